@@ -1,0 +1,124 @@
+/*
+ * portstack/config.h - every limit of the stack, in one place.
+ *
+ * Each PS_DEFAULT_* below is the compile-time default of a field of
+ * struct ps_config (see stack.h).  A build may override any of them with
+ * -DPS_DEFAULT_X=value; a host may override them per stack at run time by
+ * editing the struct ps_config it passes to ps_stack_new().  Nothing in the
+ * stack grows beyond these numbers: what does not fit is dropped and counted
+ * in the stack statistics (stats.h).
+ */
+#ifndef PORTSTACK_CONFIG_H
+#define PORTSTACK_CONFIG_H
+
+/* ---- Packet buffers (pbuf.h) ------------------------------------------ */
+
+/* Bytes reserved in front of every buffer so that each layer can prepend
+ * its header without a copy: Ethernet 14 + IPv4 60 + TCP 60, rounded up. */
+#ifndef PS_PBUF_HEADROOM
+#define PS_PBUF_HEADROOM 144
+#endif
+/* Storage of a small buffer: headroom plus a full Ethernet frame. */
+#ifndef PS_PBUF_SMALL_SIZE
+#define PS_PBUF_SMALL_SIZE (PS_PBUF_HEADROOM + 1536)
+#endif
+/* Storage of a large buffer: a whole reassembled IPv4 datagram. */
+#ifndef PS_PBUF_LARGE_SIZE
+#define PS_PBUF_LARGE_SIZE (PS_PBUF_HEADROOM + 65536)
+#endif
+#ifndef PS_DEFAULT_PBUF_SMALL_COUNT
+#define PS_DEFAULT_PBUF_SMALL_COUNT 512
+#endif
+#ifndef PS_DEFAULT_PBUF_LARGE_COUNT
+#define PS_DEFAULT_PBUF_LARGE_COUNT 4
+#endif
+
+/* ---- Interfaces and routes -------------------------------------------- */
+
+#ifndef PS_MAX_IFACES
+#define PS_MAX_IFACES 8
+#endif
+#ifndef PS_MAX_ADDRS_PER_IFACE
+#define PS_MAX_ADDRS_PER_IFACE 4
+#endif
+#ifndef PS_DEFAULT_ROUTE_MAX
+#define PS_DEFAULT_ROUTE_MAX 32
+#endif
+#ifndef PS_IFNAMSIZ
+#define PS_IFNAMSIZ 16
+#endif
+
+/* ---- ARP --------------------------------------------------------------- */
+
+#ifndef PS_DEFAULT_ARP_CACHE_SIZE
+#define PS_DEFAULT_ARP_CACHE_SIZE 64
+#endif
+/* How long a resolved entry stays valid (ms). */
+#ifndef PS_DEFAULT_ARP_TIMEOUT_MS
+#define PS_DEFAULT_ARP_TIMEOUT_MS 60000
+#endif
+/* Interval between ARP requests for an unresolved entry (ms). */
+#ifndef PS_DEFAULT_ARP_RETRY_MS
+#define PS_DEFAULT_ARP_RETRY_MS 1000
+#endif
+/* Requests sent before an entry is given up. */
+#ifndef PS_DEFAULT_ARP_RETRIES
+#define PS_DEFAULT_ARP_RETRIES 5
+#endif
+/* Packets held per entry while it resolves (oldest dropped beyond). */
+#ifndef PS_DEFAULT_ARP_QUEUE_LEN
+#define PS_DEFAULT_ARP_QUEUE_LEN 4
+#endif
+/* How long a failed entry suppresses new requests (ms). */
+#ifndef PS_DEFAULT_ARP_FAIL_HOLD_MS
+#define PS_DEFAULT_ARP_FAIL_HOLD_MS 3000
+#endif
+
+/* ---- IPv4 ---------------------------------------------------------------- */
+
+#ifndef PS_DEFAULT_TTL
+#define PS_DEFAULT_TTL 64
+#endif
+/* Datagrams being reassembled at once. */
+#ifndef PS_DEFAULT_REASM_MAX_DATAGRAMS
+#define PS_DEFAULT_REASM_MAX_DATAGRAMS 8
+#endif
+/* Buffers (pbufs) all datagrams under reassembly may hold together. */
+#ifndef PS_DEFAULT_REASM_MAX_PBUFS
+#define PS_DEFAULT_REASM_MAX_PBUFS 192
+#endif
+/* Fragments one datagram may hold: a 64 KiB datagram over a 576-byte MTU
+ * takes 119, or 135 when a router re-fragments 1500-byte fragments. */
+#ifndef PS_DEFAULT_REASM_MAX_FRAGS
+#define PS_DEFAULT_REASM_MAX_FRAGS 160
+#endif
+/* Reassembly timeout (ms); RFC 791 suggests 15 s, Linux uses 30 s. */
+#ifndef PS_DEFAULT_REASM_TIMEOUT_MS
+#define PS_DEFAULT_REASM_TIMEOUT_MS 30000
+#endif
+/* Buckets of the per-destination IP ID counters (RFC 6864, RFC 7739). */
+#ifndef PS_IPID_BUCKETS
+#define PS_IPID_BUCKETS 256
+#endif
+/* Loopback packets waiting for the next poll. */
+#ifndef PS_DEFAULT_LOOPBACK_QUEUE_LEN
+#define PS_DEFAULT_LOOPBACK_QUEUE_LEN 64
+#endif
+
+/* ---- ICMP -------------------------------------------------------------- */
+
+/* Token bucket for ICMP errors (RFC 1812 4.3.2.8): tokens per second and
+ * burst size.  Echo replies are rate limited by the same bucket x 10. */
+#ifndef PS_DEFAULT_ICMP_RATE
+#define PS_DEFAULT_ICMP_RATE 100
+#endif
+#ifndef PS_DEFAULT_ICMP_BURST
+#define PS_DEFAULT_ICMP_BURST 50
+#endif
+/* Bytes of the offending datagram quoted in an ICMP error (RFC 1812: as
+ * much as fits in 576 bytes). */
+#ifndef PS_ICMP_QUOTE_MAX
+#define PS_ICMP_QUOTE_MAX (576 - 20 - 8)
+#endif
+
+#endif /* PORTSTACK_CONFIG_H */

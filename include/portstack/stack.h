@@ -1,0 +1,81 @@
+/*
+ * portstack/stack.h - a stack instance: creation, time, timers, randomness.
+ *
+ * Everything portstack owns hangs off a struct ps_stack; there is no global
+ * mutable state, so a process may run any number of independent stacks.
+ * The stack never reads a clock, sleeps or starts a thread: the host passes
+ * the current time into every call that needs it and calls ps_stack_poll()
+ * no later than the deadline the previous call returned.
+ *
+ * A stack is not thread-safe: one thread at a time may call into it.
+ */
+#ifndef PORTSTACK_STACK_H
+#define PORTSTACK_STACK_H
+
+#include "config.h"
+#include "stats.h"
+#include "types.h"
+
+/* Run-time configuration.  Fill it with ps_config_default(), change what
+ * you need, and pass it to ps_stack_new(); the stack copies it. */
+struct ps_config {
+    /* Seed of the stack's random generator and of every secret key derived
+     * from it (ISNs, ephemeral ports, IP IDs).  The same seed replays the
+     * same run; a production host should pass 64 bits of real entropy. */
+    uint64_t seed;
+    unsigned pbuf_small_count; /* small (one frame) buffers */
+    unsigned pbuf_large_count; /* large (64 KiB datagram) buffers */
+    unsigned route_max;        /* routing table entries */
+    unsigned arp_cache_size;   /* ARP cache entries */
+    unsigned arp_timeout_ms;   /* lifetime of a resolved entry */
+    unsigned arp_retry_ms;     /* interval between requests */
+    unsigned arp_retries;      /* requests before giving up */
+    unsigned arp_queue_len;    /* packets held per unresolved entry */
+    unsigned arp_fail_hold_ms; /* how long a failed entry is remembered */
+    unsigned reasm_max_datagrams; /* datagrams under reassembly at once */
+    unsigned reasm_max_pbufs;  /* buffers held by reassembly in total */
+    unsigned reasm_max_frags;  /* fragments per datagram */
+    unsigned reasm_timeout_ms; /* reassembly timeout */
+    unsigned loopback_queue_len; /* packets waiting on the loopback path */
+    unsigned icmp_rate;        /* ICMP error tokens per second */
+    unsigned icmp_burst;       /* ICMP token bucket depth */
+    uint8_t default_ttl;       /* TTL of packets the stack originates */
+    bool ip_forwarding;        /* act as a router between interfaces */
+    bool icmp_echo_reply;      /* answer pings (default on) */
+};
+
+/* Fill cfg with the compile-time defaults of config.h and seed 0. */
+void ps_config_default(struct ps_config *cfg);
+
+/* Create a stack.  cfg may be NULL for the defaults.  `now` is the current
+ * host time.  The stack starts with a loopback interface "lo" holding
+ * 127.0.0.1/8.  Returns NULL if memory for the pools cannot be had. */
+struct ps_stack *ps_stack_new(const struct ps_config *cfg, ps_time_t now);
+
+/* Destroy a stack and everything it owns. */
+void ps_stack_free(struct ps_stack *s);
+
+/* The configuration the stack runs with. */
+const struct ps_config *ps_stack_config(const struct ps_stack *s);
+
+/* Run every timer due at `now`, deliver packets queued on the loopback path,
+ * and return the next deadline at which the host must call again
+ * (PS_TIME_NEVER if none).  Time never goes backwards: a `now` earlier than
+ * one seen before is treated as the latest seen. */
+ps_time_t ps_stack_poll(struct ps_stack *s, ps_time_t now);
+
+/* The next deadline without running anything (PS_TIME_NEVER if none). */
+ps_time_t ps_stack_next_deadline(const struct ps_stack *s);
+
+/* The latest time the host has passed in. */
+ps_time_t ps_stack_now(const struct ps_stack *s);
+
+/* 64 random bits from the stack's seeded generator (deterministic for a
+ * given seed and call sequence; unpredictable without the seed). */
+uint64_t ps_stack_random(struct ps_stack *s);
+
+/* A name for the stack, used when printing (copied, truncated to 31). */
+void ps_stack_set_name(struct ps_stack *s, const char *name);
+const char *ps_stack_name(const struct ps_stack *s);
+
+#endif /* PORTSTACK_STACK_H */

@@ -1,0 +1,101 @@
+/*
+ * portstack/stats.h - per-stack counters, one for every event worth seeing
+ * and for every reason a packet is dropped.
+ *
+ * The list is an X-macro so that the struct, the names and the printing
+ * code can never disagree.  Every counter is a uint64_t that only grows.
+ */
+#ifndef PORTSTACK_STATS_H
+#define PORTSTACK_STATS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+struct ps_stack;
+
+#define PS_STATS_LIST(X)                                                        \
+    /* link layer */                                                            \
+    X(eth_rx, "Ethernet frames received")                                       \
+    X(eth_tx, "Ethernet frames sent")                                           \
+    X(eth_drop_short, "frames shorter than an Ethernet header")                 \
+    X(eth_drop_other_mac, "frames for another MAC address")                     \
+    X(eth_drop_type, "frames of an unknown EtherType")                          \
+    X(eth_drop_too_long, "frames longer than the interface MTU allows")         \
+    X(eth_tx_err, "frames the driver failed to send")                           \
+    /* buffers */                                                               \
+    X(pbuf_alloc_fail, "buffer allocations refused (pool empty)")               \
+    /* ARP */                                                                   \
+    X(arp_rx, "ARP packets received")                                           \
+    X(arp_tx_request, "ARP requests sent")                                      \
+    X(arp_tx_reply, "ARP replies sent")                                         \
+    X(arp_drop_malformed, "ARP packets malformed")                              \
+    X(arp_drop_not_for_us, "ARP requests for another address")                  \
+    X(arp_drop_bad_sender, "ARP packets with a martian sender address")         \
+    X(arp_resolved, "ARP entries resolved")                                     \
+    X(arp_evicted, "ARP entries evicted because the cache was full")            \
+    X(arp_timeout, "ARP resolutions given up after all retries")                \
+    X(arp_queue_drop, "packets dropped waiting for ARP (queue full or failed)") \
+    /* IPv4 */                                                                  \
+    X(ip_rx, "IPv4 packets received")                                           \
+    X(ip_tx, "IPv4 packets sent")                                               \
+    X(ip_delivered, "IPv4 packets delivered to a protocol")                     \
+    X(ip_forwarded, "IPv4 packets forwarded")                                   \
+    X(ip_drop_truncated, "IPv4 packets truncated")                              \
+    X(ip_drop_version, "IPv4 packets with a wrong version")                     \
+    X(ip_drop_hdr_len, "IPv4 packets with a bad header length")                 \
+    X(ip_drop_total_len, "IPv4 packets with a bad total length")                \
+    X(ip_drop_checksum, "IPv4 packets with a bad header checksum")              \
+    X(ip_drop_options, "IPv4 packets with malformed or refused options")        \
+    X(ip_drop_martian_src, "IPv4 packets with an impossible source address")    \
+    X(ip_drop_not_for_us, "IPv4 packets for another host (not forwarding)")     \
+    X(ip_drop_no_route, "IPv4 packets with no route to the destination")        \
+    X(ip_drop_ttl, "IPv4 packets whose TTL ran out")                            \
+    X(ip_drop_df, "IPv4 packets too big with Don't Fragment set")               \
+    X(ip_drop_unknown_proto, "IPv4 packets for an unknown protocol")            \
+    X(ip_drop_multicast, "IPv4 multicast packets (no group joined)")            \
+    X(ip_loopback_drop, "loopback packets dropped (queue full)")                \
+    X(ip_frag_tx, "IPv4 fragments sent")                                        \
+    X(ip_frag_rx, "IPv4 fragments received")                                    \
+    X(ip_reasm_ok, "IPv4 datagrams reassembled")                                \
+    X(ip_reasm_timeout, "IPv4 reassemblies timed out")                          \
+    X(ip_reasm_overlap, "IPv4 reassemblies dropped for overlapping fragments")  \
+    X(ip_reasm_too_big, "IPv4 reassemblies dropped for exceeding 65535 bytes")  \
+    X(ip_reasm_evicted, "IPv4 reassemblies evicted at the memory bound")        \
+    X(ip_reasm_dup, "IPv4 duplicate fragments ignored")                         \
+    X(ip_reasm_bad_frag, "IPv4 fragments inconsistent with their datagram")     \
+    /* ICMP */                                                                  \
+    X(icmp_rx, "ICMP messages received")                                        \
+    X(icmp_tx, "ICMP messages sent")                                            \
+    X(icmp_drop_malformed, "ICMP messages malformed or with a bad checksum")    \
+    X(icmp_drop_type, "ICMP messages of a type not handled")                    \
+    X(icmp_echo_rx, "ICMP echo requests received")                              \
+    X(icmp_echo_reply_tx, "ICMP echo replies sent")                             \
+    X(icmp_echo_reply_rx, "ICMP echo replies received")                         \
+    X(icmp_err_rx, "ICMP errors received and handed to transport")              \
+    X(icmp_err_tx, "ICMP errors sent")                                          \
+    X(icmp_rate_limited, "ICMP messages not sent because of the rate limit")    \
+    X(icmp_err_suppressed, "ICMP errors not sent by the RFC 1122 rules")        \
+    /* transport */                                                             \
+    X(tp_icmp_err_unmatched, "ICMP errors that matched no transport endpoint")
+
+struct ps_stats {
+#define PS_STATS_FIELD(name, desc) uint64_t name;
+    PS_STATS_LIST(PS_STATS_FIELD)
+#undef PS_STATS_FIELD
+};
+
+/* The live counters of a stack (never NULL for a valid stack). */
+const struct ps_stats *ps_stack_stats(const struct ps_stack *s);
+
+/* Number of counters, and the name/description of counter i (0-based);
+ * NULL past the end.  The value of counter i is ((uint64_t*)stats)[i]. */
+unsigned ps_stats_count(void);
+const char *ps_stats_name(unsigned i);
+const char *ps_stats_desc(unsigned i);
+uint64_t ps_stats_get(const struct ps_stats *st, unsigned i);
+
+/* Print every non-zero counter as "  name  value  description" lines; with
+ * all != 0, print the zero ones too. */
+void ps_stats_print(const struct ps_stats *st, FILE *out, int all);
+
+#endif /* PORTSTACK_STATS_H */

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install what portstack needs from Debian 12, idempotently.
+#   scripts/deps.sh build   compilers and CMake (enough for the demo)
+#   scripts/deps.sh test    everything the whole test suite uses
+set -euo pipefail
+want=(cmake make gcc libc6-dev)
+if [ "${1:-build}" = test ]; then
+  # clang + its runtime: the sanitizer build and libFuzzer; the rest is the
+  # real peer side of the interop tests (kernel stack through a TAP device).
+  want+=(clang libclang-rt-14-dev iproute2 iputils-ping tshark python3)
+fi
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO=sudo
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,24 @@
+/*
+ * The portstack command-line program: shared helpers of its commands.
+ */
+#ifndef PS_CLI_H
+#define PS_CLI_H
+
+#include <portstack/portstack.h>
+
+/* Commands; argv[0] is the command name. Each returns the exit status. */
+int cli_demo(int argc, char **argv);
+int cli_run(int argc, char **argv);
+
+/* One line in tcpdump's spirit describing an Ethernet frame
+ * ("ARP who-has 192.0.2.1 tell 192.0.2.10", "192.0.2.10 > 198.51.100.20:
+ * ICMP echo request id 1 seq 0, 64 bytes"). */
+void cli_describe_frame(const uint8_t *frame, size_t len, char *out, size_t outlen);
+
+/* Print a stack's interfaces, routes, ARP cache and counters. */
+void cli_print_stack(struct ps_stack *s, FILE *out, bool counters);
+
+/* Microseconds as "12.345 ms". */
+const char *cli_fmt_ms(ps_time_t us, char buf[32]);
+
+#endif

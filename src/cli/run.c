@@ -1,0 +1,272 @@
+/*
+ * `portstack run`: a real host on a TAP device.  The device must exist
+ * (the caller creates it, normally inside a network namespace); portstack
+ * answers ARP and ping on it until SIGINT/SIGTERM or --duration, then
+ * prints its counters.  SIGUSR1 prints the stack's tables.
+ *
+ * This command line is a contract later issues extend (--serve ...).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <portstack/pcap.h>
+#include <portstack/tap.h>
+
+#include "cli.h"
+
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t show_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+static void on_show(int sig)
+{
+    (void)sig;
+    show_signal = 1;
+}
+
+static void on_probe(void *ctx, unsigned seq, const struct ps_probe *pr, size_t size)
+{
+    char a[PS_IP4_STRLEN], t[32];
+    (void)ctx;
+    if (pr->state == PS_PROBE_REPLIED)
+        printf("portstack: ping reply from %s: seq=%u size=%zu ttl=%u time=%s\n", ps_ip4_ntoa(pr->from, a), seq,
+               size, pr->ttl, cli_fmt_ms(pr->rtt, t));
+    else if (pr->state == PS_PROBE_ERROR)
+        printf("portstack: ping seq=%u: ICMP error type %u code %u from %s\n", seq, pr->err_type, pr->err_code,
+               ps_ip4_ntoa(pr->from, a));
+    else
+        printf("portstack: ping seq=%u: no answer\n", seq);
+    fflush(stdout);
+}
+
+static ps_time_t monotonic_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (ps_time_t)ts.tv_sec * 1000000u + (ps_time_t)ts.tv_nsec / 1000u;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: portstack run --tap DEV --address A.B.C.D/P [--gateway G] [--pcap FILE]\n"
+            "                     [--mtu N] [--seed N] [--duration SEC]\n"
+            "                     [--ping ADDR [--ping-count N] [--ping-size BYTES]]\n"
+            "  Runs a portstack host on the existing TAP device DEV with address A.B.C.D/P,\n"
+            "  answering ARP and ping until SIGINT/SIGTERM (or for SEC seconds), then prints\n"
+            "  its counters.  --gateway adds a default route; --pcap records every frame;\n"
+            "  SIGUSR1 prints the interfaces, routes and ARP cache.  --ping makes the host\n"
+            "  ping ADDR itself (N probes, 1 s apart, default 5; BYTES of payload, default 56).\n");
+}
+
+int cli_run(int argc, char **argv)
+{
+    const char *dev = NULL, *pcap_path = NULL;
+    ps_ip4_t addr = 0, gw = 0;
+    uint8_t prefix = 0;
+    bool have_addr = false;
+    unsigned mtu = 1500;
+    double duration = 0;
+    uint64_t seed = 0;
+    bool seeded = false;
+    struct ps_pinger_cfg pcfg = {.count = 5, .interval = PS_SEC(1), .size = 56};
+
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (!v) {
+            fprintf(stderr, "portstack run: %s needs a value\n", o);
+            return 2;
+        }
+        i++;
+        if (strcmp(o, "--tap") == 0) {
+            dev = v;
+        } else if (strcmp(o, "--address") == 0) {
+            if (ps_ip4_parse_prefix(v, &addr, &prefix) != 0) {
+                fprintf(stderr, "portstack run: --address wants A.B.C.D/P (with a prefix length), not '%s'\n", v);
+                return 2;
+            }
+            have_addr = true;
+        } else if (strcmp(o, "--gateway") == 0) {
+            if (ps_ip4_aton(v, &gw) != 0) {
+                fprintf(stderr, "portstack run: --gateway wants an address, not '%s'\n", v);
+                return 2;
+            }
+        } else if (strcmp(o, "--pcap") == 0) {
+            pcap_path = v;
+        } else if (strcmp(o, "--mtu") == 0) {
+            mtu = (unsigned)strtoul(v, NULL, 10);
+            if (mtu < 576 || mtu > 1500) {
+                fprintf(stderr, "portstack run: --mtu must be 576..1500\n");
+                return 2;
+            }
+        } else if (strcmp(o, "--seed") == 0) {
+            seed = strtoull(v, NULL, 0);
+            seeded = true;
+        } else if (strcmp(o, "--duration") == 0) {
+            duration = atof(v);
+        } else if (strcmp(o, "--ping") == 0) {
+            if (ps_ip4_aton(v, &pcfg.dst) != 0) {
+                fprintf(stderr, "portstack run: --ping wants an address, not '%s'\n", v);
+                return 2;
+            }
+        } else if (strcmp(o, "--ping-count") == 0) {
+            pcfg.count = (unsigned)strtoul(v, NULL, 10);
+            if (pcfg.count < 1 || pcfg.count > 65536) {
+                fprintf(stderr, "portstack run: --ping-count must be 1..65536\n");
+                return 2;
+            }
+        } else if (strcmp(o, "--ping-size") == 0) {
+            pcfg.size = (size_t)strtoul(v, NULL, 10);
+            if (pcfg.size < 1 || pcfg.size > 65507) {
+                fprintf(stderr, "portstack run: --ping-size must be 1..65507\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "portstack run: unknown option '%s'\n", o);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!dev || !have_addr) {
+        fprintf(stderr, "portstack run: --tap and --address are required\n");
+        usage(stderr);
+        return 2;
+    }
+
+    struct ps_config cfg;
+    ps_config_default(&cfg);
+    if (seeded) {
+        cfg.seed = seed;
+    } else {
+        /* A real host: seed from the kernel's entropy. */
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (!f || fread(&cfg.seed, sizeof(cfg.seed), 1, f) != 1) {
+            fprintf(stderr, "portstack run: cannot read /dev/urandom\n");
+            return 1;
+        }
+        fclose(f);
+    }
+    ps_time_t start = monotonic_us();
+    struct ps_stack *s = ps_stack_new(&cfg, start);
+    if (!s) {
+        fprintf(stderr, "portstack run: out of memory\n");
+        return 1;
+    }
+    ps_stack_set_name(s, dev);
+    struct ps_tap *tap = ps_tap_open(s, dev, NULL, (uint16_t)mtu);
+    if (!tap) {
+        fprintf(stderr, "portstack run: cannot open TAP device %s: %s\n", dev, strerror(errno));
+        ps_stack_free(s);
+        return 1;
+    }
+    struct ps_iface *ifc = ps_tap_iface(tap);
+    int rc = ps_iface_add_addr(ifc, addr, prefix);
+    if (rc == 0 && gw)
+        rc = ps_route_add(s, 0, 0, gw, ifc);
+    if (rc != 0) {
+        fprintf(stderr, "portstack run: cannot configure %s: %s\n", dev, strerror(-rc));
+        return 1;
+    }
+    struct ps_pcap *pc = NULL;
+    if (pcap_path) {
+        pc = ps_pcap_open(pcap_path, 0);
+        if (!pc) {
+            fprintf(stderr, "portstack run: cannot write %s: %s\n", pcap_path, strerror(errno));
+            return 1;
+        }
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        ps_pcap_set_epoch(pc, (uint64_t)wall.tv_sec * 1000000u + (uint64_t)wall.tv_nsec / 1000u - start);
+        ps_pcap_attach(pc, ifc, false);
+    }
+
+    struct sigaction sa = {0};
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_show;
+    sigaction(SIGUSR1, &sa, NULL);
+
+    char a[PS_IP4_STRLEN], m[PS_MAC_STRLEN];
+    printf("portstack: %s/%u on %s (%s), mtu %u; SIGINT/SIGTERM to stop, SIGUSR1 for tables\n",
+           ps_ip4_ntoa(addr, a), prefix, dev, ps_mac_ntoa(ps_iface_mac(ifc), m), mtu);
+    fflush(stdout);
+
+    struct ps_pinger *pinger = NULL;
+    if (pcfg.dst) {
+        pinger = ps_pinger_new(s, &pcfg, on_probe, NULL);
+        if (!pinger) {
+            fprintf(stderr, "portstack run: cannot start the pinger\n");
+            return 1;
+        }
+    }
+
+    ps_time_t end = duration > 0 ? start + (ps_time_t)(duration * 1e6) : PS_TIME_NEVER;
+    int status = 0;
+    while (!stop_signal) {
+        ps_time_t now = monotonic_us();
+        if (now >= end)
+            break;
+        ps_time_t next = ps_stack_poll(s, now);
+        if (pinger) {
+            ps_time_t pn = ps_pinger_poll(pinger, now);
+            if (pn < next)
+                next = pn;
+        }
+        if (end < next)
+            next = end;
+        int timeout = next == PS_TIME_NEVER ? 1000 : (int)((next > now ? next - now : 0) / 1000 + 1);
+        if (timeout > 1000)
+            timeout = 1000;
+        struct pollfd pfd = {.fd = ps_tap_fd(tap), .events = POLLIN};
+        int n = poll(&pfd, 1, timeout);
+        if (n < 0 && errno != EINTR) {
+            perror("portstack run: poll");
+            status = 1;
+            break;
+        }
+        if (n > 0 && ps_tap_poll(tap, monotonic_us(), 0) < 0) {
+            fprintf(stderr, "portstack run: TAP device error: %s\n", strerror(errno));
+            status = 1;
+            break;
+        }
+        if (show_signal) {
+            show_signal = 0;
+            cli_print_stack(s, stdout, false);
+            fflush(stdout);
+        }
+    }
+    if (pinger) {
+        struct ps_ping_summary sum;
+        char t1[32], t2[32], t3[32];
+        ps_pinger_summary(pinger, &sum);
+        printf("portstack: ping %s: %u sent, %u received, %u errors, %u lost, rtt min/avg/max %s/%s/%s\n",
+               ps_ip4_ntoa(pcfg.dst, a), sum.sent, sum.received, sum.errors, sum.lost, cli_fmt_ms(sum.rtt_min, t1),
+               cli_fmt_ms(sum.rtt_avg, t2), cli_fmt_ms(sum.rtt_max, t3));
+        ps_pinger_free(pinger);
+    }
+    printf("portstack: stopping%s; counters:\n", stop_signal ? " on signal" : "");
+    cli_print_stack(s, stdout, true);
+    if (pc) {
+        ps_iface_set_capture(ifc, NULL, NULL);
+        ps_pcap_close(pc);
+    }
+    ps_tap_close(tap);
+    ps_stack_free(s);
+    return status;
+}

@@ -1,0 +1,133 @@
+/*
+ * The stack instance: creation, the host's time, timers and randomness.
+ */
+#include <portstack/stack.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stack_impl.h"
+
+void ps_config_default(struct ps_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->seed = 0;
+    cfg->pbuf_small_count = PS_DEFAULT_PBUF_SMALL_COUNT;
+    cfg->pbuf_large_count = PS_DEFAULT_PBUF_LARGE_COUNT;
+    cfg->route_max = PS_DEFAULT_ROUTE_MAX;
+    cfg->arp_cache_size = PS_DEFAULT_ARP_CACHE_SIZE;
+    cfg->arp_timeout_ms = PS_DEFAULT_ARP_TIMEOUT_MS;
+    cfg->arp_retry_ms = PS_DEFAULT_ARP_RETRY_MS;
+    cfg->arp_retries = PS_DEFAULT_ARP_RETRIES;
+    cfg->arp_queue_len = PS_DEFAULT_ARP_QUEUE_LEN;
+    cfg->arp_fail_hold_ms = PS_DEFAULT_ARP_FAIL_HOLD_MS;
+    cfg->reasm_max_datagrams = PS_DEFAULT_REASM_MAX_DATAGRAMS;
+    cfg->reasm_max_pbufs = PS_DEFAULT_REASM_MAX_PBUFS;
+    cfg->reasm_max_frags = PS_DEFAULT_REASM_MAX_FRAGS;
+    cfg->reasm_timeout_ms = PS_DEFAULT_REASM_TIMEOUT_MS;
+    cfg->loopback_queue_len = PS_DEFAULT_LOOPBACK_QUEUE_LEN;
+    cfg->icmp_rate = PS_DEFAULT_ICMP_RATE;
+    cfg->icmp_burst = PS_DEFAULT_ICMP_BURST;
+    cfg->default_ttl = PS_DEFAULT_TTL;
+    cfg->ip_forwarding = false;
+    cfg->icmp_echo_reply = true;
+}
+
+/* Derive a purpose-specific key from the seed: SipHash under a fixed key of
+ * (seed, label).  Deterministic for a seed, independent across labels. */
+static void derive_key(struct ps_siphash_key *out, uint64_t seed, uint64_t label)
+{
+    static const struct ps_siphash_key master = {0x706f727473746163ULL, 0x6b2d6b65792d3031ULL};
+    out->k0 = ps_siphash_u64x4(&master, seed, label, 0, 0, 3);
+    out->k1 = ps_siphash_u64x4(&master, seed, label, 1, 0, 3);
+}
+
+static bool config_valid(const struct ps_config *c)
+{
+    return c->pbuf_small_count > 0 && c->route_max > 0 && c->arp_cache_size > 0 &&
+           c->arp_queue_len > 0 && c->reasm_max_frags > 0 && c->default_ttl > 0;
+}
+
+struct ps_stack *ps_stack_new(const struct ps_config *cfg, ps_time_t now)
+{
+    struct ps_stack *s = calloc(1, sizeof(*s));
+    if (!s)
+        return NULL;
+    if (cfg)
+        s->cfg = *cfg;
+    else
+        ps_config_default(&s->cfg);
+    if (!config_valid(&s->cfg)) {
+        free(s);
+        return NULL;
+    }
+    s->now = now;
+    strcpy(s->name, "stack");
+    derive_key(&s->rng_key, s->cfg.seed, 1);
+    derive_key(&s->key_table, s->cfg.seed, 2);
+    derive_key(&s->key_ipid, s->cfg.seed, 3);
+    if (ps_pbuf_pools_init(s) != 0 || ps_net_init(s) != 0) {
+        ps_stack_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void ps_stack_free(struct ps_stack *s)
+{
+    if (!s)
+        return;
+    ps_net_fini(s);
+    ps_pbuf_pools_fini(s);
+    free(s);
+}
+
+const struct ps_config *ps_stack_config(const struct ps_stack *s)
+{
+    return &s->cfg;
+}
+
+ps_time_t ps_stack_poll(struct ps_stack *s, ps_time_t now)
+{
+    ps_stack_set_now(s, now);
+    /* Loopback first: a timer may send, and what it sends is looped on the
+     * next poll, which the returned deadline (now) asks for. */
+    ps_net_poll(s);
+    struct ps_timer *t;
+    while ((t = ps_timer_pop_due(&s->timers, s->now)) != NULL)
+        t->fn(s, t);
+    return ps_stack_next_deadline(s);
+}
+
+ps_time_t ps_stack_next_deadline(const struct ps_stack *s)
+{
+    if (s->net.loop_head)
+        return s->now;
+    return ps_timer_next(&s->timers);
+}
+
+ps_time_t ps_stack_now(const struct ps_stack *s)
+{
+    return s->now;
+}
+
+uint64_t ps_stack_random(struct ps_stack *s)
+{
+    /* SipHash as a PRF in counter mode: unpredictable without the key,
+     * reproducible with it. */
+    return ps_siphash_u64x4(&s->rng_key, s->rng_counter++, 0, 0, 0, 1);
+}
+
+void ps_stack_set_name(struct ps_stack *s, const char *name)
+{
+    size_t n = strlen(name);
+    if (n >= sizeof(s->name))
+        n = sizeof(s->name) - 1;
+    memcpy(s->name, name, n);
+    s->name[n] = '\0';
+}
+
+const char *ps_stack_name(const struct ps_stack *s)
+{
+    return s->name;
+}

@@ -1,0 +1,23 @@
+/*
+ * The transport layer's entry points, as the network layer calls them.
+ *
+ * The ports issue hangs UDP and TCP here: one ports module owns binding,
+ * ephemeral picking and the quadruple demux for both.  Until then no
+ * transport protocol is registered and every segment is refused.
+ */
+#ifndef PS_TRANSPORT_H
+#define PS_TRANSPORT_H
+
+#include <portstack/net.h>
+#include <portstack/wire.h>
+
+/* Hand up a TCP or UDP segment (p->data at the transport header; the IP
+ * header ip is still in the buffer just before it).  Returns true if a
+ * protocol took p; false leaves p (and the ICMP answer) to the caller. */
+bool ps_transport_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ipv4_hdr *ip);
+
+/* An ICMP error about a datagram of ours, to be matched by its quoted
+ * header to the endpoint that sent it. */
+void ps_transport_icmp_error(struct ps_stack *s, const struct ps_icmp_error *e);
+
+#endif
