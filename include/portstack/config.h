@@ -108,7 +108,8 @@
 /* ---- ICMP -------------------------------------------------------------- */
 
 /* Token bucket for ICMP errors (RFC 1812 4.3.2.8): tokens per second and
- * burst size.  Echo replies are rate limited by the same bucket x 10. */
+ * burst size.  Echo replies are not limited (as in Linux): each costs no
+ * more than the request that caused it. */
 #ifndef PS_DEFAULT_ICMP_RATE
 #define PS_DEFAULT_ICMP_RATE 100
 #endif

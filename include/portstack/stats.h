@@ -46,7 +46,9 @@ struct ps_stack;
     X(ip_drop_total_len, "IPv4 packets with a bad total length")                \
     X(ip_drop_checksum, "IPv4 packets with a bad header checksum")              \
     X(ip_drop_options, "IPv4 packets with malformed or refused options")        \
+    X(ip_drop_format, "IPv4 packets with a reserved flag or impossible offset") \
     X(ip_drop_martian_src, "IPv4 packets with an impossible source address")    \
+    X(ip_drop_martian_dst, "IPv4 packets to a loopback address from a wire")    \
     X(ip_drop_not_for_us, "IPv4 packets for another host (not forwarding)")     \
     X(ip_drop_no_route, "IPv4 packets with no route to the destination")        \
     X(ip_drop_ttl, "IPv4 packets whose TTL ran out")                            \

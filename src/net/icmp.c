@@ -85,9 +85,10 @@ static void echo_reply(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ip
                        struct ps_icmp_hdr *ih)
 {
     /* No answers to broadcast pings (smurf amplification, RFC 1122 allows
-     * silence), and none when the host turned echo off. */
+     * silence), to "this host" 0.0.0.0 (it names nobody to answer), and
+     * none when the host turned echo off. */
     if (!s->cfg.icmp_echo_reply || (p->iface && ps_ipv4_is_broadcast(p->iface, ip->dst)) ||
-        (p->flags & PS_PBUF_F_LINK_BCAST)) {
+        (p->flags & PS_PBUF_F_LINK_BCAST) || ip->src == 0) {
         ps_pbuf_free(s, p);
         return;
     }

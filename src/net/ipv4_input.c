@@ -18,6 +18,7 @@ static void count_parse_error(struct ps_stack *s, int err)
     case PS_WIRE_EHDRLEN: PS_STAT_INC(s, ip_drop_hdr_len); break;
     case PS_WIRE_ECKSUM: PS_STAT_INC(s, ip_drop_checksum); break;
     case PS_WIRE_EOPTION: PS_STAT_INC(s, ip_drop_options); break;
+    case PS_WIRE_EFORMAT: PS_STAT_INC(s, ip_drop_format); break;
     default: PS_STAT_INC(s, ip_drop_total_len); break;
     }
 }
@@ -90,7 +91,7 @@ void ps_ipv4_input(struct ps_stack *s, struct ps_pbuf *p)
         goto drop;
     }
     if (!(p->flags & PS_PBUF_F_LOOPED) && ps_ip4_is_loopback(h.dst)) {
-        PS_STAT_INC(s, ip_drop_martian_src); /* 127/8 must not appear on a wire */
+        PS_STAT_INC(s, ip_drop_martian_dst); /* 127/8 must not appear on a wire */
         goto drop;
     }
     if (h.has_source_route) {

@@ -78,6 +78,19 @@ TEST(echo_reply_can_be_turned_off)
     NET_FREE(n);
 }
 
+/* A ping "from" 0.0.0.0 names nobody to answer. */
+TEST(echo_from_unspecified_not_answered)
+{
+    struct net *n = host(NULL);
+    REQUIRE(n);
+    uint8_t f[128];
+    struct ps_stats before = SNAP(n);
+    net_input(n, n->eth0, f, frame_echo(f, MAC_US, 0, IP_US, 1, 1, "x", 1));
+    CHECK_DELTA(before, n->s, SILENT_ECHO_DELTA);
+    CHECK_EQ(n->n, 0);
+    NET_FREE(n);
+}
+
 /* No answer to a broadcast ping, however it is broadcast (smurf). */
 TEST(broadcast_echo_not_answered)
 {
@@ -431,6 +444,7 @@ int main(void)
 {
     RUN(echo_request_answered);
     RUN(echo_reply_can_be_turned_off);
+    RUN(echo_from_unspecified_not_answered);
     RUN(broadcast_echo_not_answered);
     RUN(bad_checksum_dropped);
     RUN(echo_hook_sees_replies_and_errors);

@@ -94,6 +94,18 @@ TEST(drop_total_length)
     NET_FREE(n);
 }
 
+TEST(drop_reserved_flag)
+{
+    struct net *n = host();
+    REQUIRE(n);
+    uint8_t f[128];
+    size_t len = ping_frame(f, IP_PEER, IP_US);
+    f[14 + 6] |= 0x80; /* the "evil bit" (RFC 3514) is reserved: must be zero */
+    ip_fix_cksum(f);
+    EXPECT_DROP(n, f, len, "eth_rx+1 ip_rx+1 ip_drop_format+1");
+    NET_FREE(n);
+}
+
 TEST(drop_checksum)
 {
     struct net *n = host();
@@ -186,9 +198,9 @@ TEST(drop_loopback_destination_from_wire)
     REQUIRE(n);
     uint8_t f[128];
     size_t len = ping_frame(f, IP_PEER, PS_IP4(127, 0, 0, 1));
-    EXPECT_DROP(n, f, len, "eth_rx+1 ip_rx+1 ip_drop_martian_src+1");
+    EXPECT_DROP(n, f, len, "eth_rx+1 ip_rx+1 ip_drop_martian_dst+1");
     len = ping_frame(f, IP_PEER, PS_IP4(127, 1, 2, 3));
-    EXPECT_DROP(n, f, len, "eth_rx+1 ip_rx+1 ip_drop_martian_src+1");
+    EXPECT_DROP(n, f, len, "eth_rx+1 ip_rx+1 ip_drop_martian_dst+1");
     NET_FREE(n);
 }
 
@@ -591,6 +603,7 @@ int main(void)
     RUN(drop_version);
     RUN(drop_header_length);
     RUN(drop_total_length);
+    RUN(drop_reserved_flag);
     RUN(drop_checksum);
     RUN(drop_malformed_options);
     RUN(drop_source_route);
