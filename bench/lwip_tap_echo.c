@@ -1,0 +1,356 @@
+/*
+ * bench/lwip_tap_echo.c - a minimal lwIP host on an existing TAP device,
+ * the lwIP contender of bench/run.sh.  It answers ARP and ping (lwIP's own
+ * ICMP echo, with its IPv4 reassembly and fragmentation) at one address
+ * until SIGINT/SIGTERM or --duration, then prints its frame counters.
+ *
+ * It is built against Debian's liblwip-dev (lwIP 2.1.3) by bench/run.sh,
+ * with gcc directly, so the portstack build never depends on lwIP:
+ *
+ *   gcc -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror \
+ *       -I/usr/include/lwip bench/lwip_tap_echo.c -o build/lwip_tap_echo \
+ *       -llwip -lpthread
+ *
+ * (_DEFAULT_SOURCE is needed: without it lwIP's arch.h sees no ssize_t
+ * from the system headers and typedefs its own `int` one, which then
+ * conflicts with <unistd.h>; -std=gnu11 implies it.)
+ *
+ * Debian builds liblwip with NO_SYS=0 (its lwipopts.h: an OS is present,
+ * pthreads sys_arch, LWIP_TCPIP_CORE_LOCKING=1, MEM_LIBC_MALLOC and
+ * MEMP_MEM_MALLOC, IP_REASSEMBLY and IP_FRAG at their default 1).  The
+ * library can still be driven from one thread: lwip_init() without
+ * tcpip_init() starts no thread, and its core-lock check is inert while no
+ * tcpip thread exists.  Hence two modes:
+ *
+ *   --mode single  (default) lwip_init(); one thread polls the TAP fd, hands
+ *                  frames straight to ethernet_input() and runs
+ *                  sys_check_timeouts() - the NO_SYS style, and the same
+ *                  loop shape as `portstack run`.
+ *   --mode tcpip   tcpip_init(); the main thread reads frames and passes
+ *                  them with tcpip_input() to lwIP's tcpip thread (a mailbox
+ *                  hand-off per frame), which answers and writes the
+ *                  replies - the way an OS-mode lwIP application runs.
+ *
+ * The netif is written here, not lwIP's contrib tapif (which corrupts its
+ * heap under bulk receive): linkoutput copies the pbuf chain into one
+ * buffer and write()s it; input read()s one frame into a PBUF_POOL pbuf.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/if_tun.h>
+#include <net/if.h>
+
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcpip.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+#define MAX_FRAME 65600 /* what the kernel could hand us, with room to spare */
+#define RX_BUDGET 256   /* frames read per wake-up before timers run */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+    stop_signal = sig;
+}
+
+/* One TAP-backed interface.  The counters are atomic because in tcpip
+ * mode the reader (main thread) and the writer (tcpip thread) differ. */
+struct tapnet {
+    int fd;
+    struct netif nif;
+    uint8_t mac[6];
+    uint8_t txbuf[MAX_FRAME]; /* used by linkoutput only (one thread) */
+    uint8_t rxbuf[MAX_FRAME]; /* used by the reader only */
+    atomic_ulong rx_frames, rx_bytes, rx_drop_nomem, rx_drop_input;
+    atomic_ulong tx_frames, tx_bytes, tx_err;
+};
+
+static err_t tap_linkoutput(struct netif *nif, struct pbuf *p)
+{
+    struct tapnet *t = nif->state;
+    /* tot_len is a u16_t: the chain always fits txbuf. */
+    u16_t len = pbuf_copy_partial(p, t->txbuf, p->tot_len, 0);
+    for (;;) {
+        ssize_t n = write(t->fd, t->txbuf, len);
+        if (n == (ssize_t)len) {
+            atomic_fetch_add(&t->tx_frames, 1);
+            atomic_fetch_add(&t->tx_bytes, len);
+            return ERR_OK;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        /* EAGAIN (kernel queue full) or a short write: the frame is lost,
+         * as it would be on a congested wire. */
+        atomic_fetch_add(&t->tx_err, 1);
+        return ERR_IF;
+    }
+}
+
+static err_t tap_netif_init(struct netif *nif)
+{
+    struct tapnet *t = nif->state;
+    nif->name[0] = 't';
+    nif->name[1] = 'p';
+    nif->output = etharp_output;
+    nif->linkoutput = tap_linkoutput;
+    nif->mtu = 1500;
+    nif->hwaddr_len = ETH_HWADDR_LEN;
+    memcpy(nif->hwaddr, t->mac, ETH_HWADDR_LEN);
+    nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+    return ERR_OK;
+}
+
+/* Open the existing TAP device `dev`: no packet-information header, so one
+ * read() is one Ethernet frame; non-blocking, waited for with poll(). */
+static int tap_open(const char *dev)
+{
+    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+    size_t n = strlen(dev);
+    if (n == 0 || n >= IFNAMSIZ) {
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    memcpy(ifr.ifr_name, dev, n);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+/* Read and hand in every waiting frame (at most RX_BUDGET).  Returns the
+ * number read, or -1 on a device error. */
+static int tap_drain(struct tapnet *t)
+{
+    int frames = 0;
+    while (frames < RX_BUDGET) {
+        ssize_t n = read(t->fd, t->rxbuf, sizeof(t->rxbuf));
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                break;
+            return -1;
+        }
+        if (n == 0)
+            break;
+        frames++;
+        atomic_fetch_add(&t->rx_frames, 1);
+        atomic_fetch_add(&t->rx_bytes, (unsigned long)n);
+        if (n > 0xffff) {
+            atomic_fetch_add(&t->rx_drop_input, 1);
+            continue;
+        }
+        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
+        if (p == NULL) {
+            atomic_fetch_add(&t->rx_drop_nomem, 1);
+            continue;
+        }
+        pbuf_take(p, t->rxbuf, (u16_t)n);
+        /* single: ethernet_input, processed here and now; tcpip: queued
+         * for the tcpip thread.  Either way lwIP owns p on ERR_OK. */
+        if (t->nif.input(p, &t->nif) != ERR_OK) {
+            atomic_fetch_add(&t->rx_drop_input, 1);
+            pbuf_free(p);
+        }
+    }
+    return frames;
+}
+
+static int parse_prefix(const char *s, ip4_addr_t *addr, ip4_addr_t *mask)
+{
+    unsigned a, b, c, d, p;
+    char extra;
+    if (sscanf(s, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &p, &extra) != 5 || a > 255 || b > 255 || c > 255 ||
+        d > 255 || p > 32)
+        return -1;
+    IP4_ADDR(addr, a, b, c, d);
+    u32_t m = p == 0 ? 0 : 0xffffffffu << (32 - p);
+    ip4_addr_set_u32(mask, lwip_htonl(m));
+    return 0;
+}
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: lwip_tap_echo --tap DEV --address A.B.C.D/P [--duration SEC]\n"
+            "                     [--mode single|tcpip] [--mac AA:BB:CC:DD:EE:FF]\n"
+            "  An lwIP %s host on the existing TAP device DEV answering ARP and ping\n"
+            "  until SIGINT/SIGTERM (or SEC seconds), then printing its frame counters.\n"
+            "  --mode single (default): one thread, lwip_init + ethernet_input +\n"
+            "  sys_check_timeouts; --mode tcpip: tcpip_init + tcpip_input.\n",
+            LWIP_VERSION_STRING);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dev = NULL, *addr_arg = NULL, *mode = "single";
+    double duration = 0;
+    static struct tapnet t; /* large buffers: not on the stack */
+    memcpy(t.mac, (const uint8_t[6]){0x02, 0x4c, 0x57, 0x00, 0x00, 0x02}, 6);
+
+    for (int i = 1; i < argc; i++) {
+        const char *o = argv[i];
+        if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        const char *v = i + 1 < argc ? argv[++i] : NULL;
+        if (!v) {
+            fprintf(stderr, "lwip_tap_echo: %s needs a value\n", o);
+            return 2;
+        }
+        if (strcmp(o, "--tap") == 0) {
+            dev = v;
+        } else if (strcmp(o, "--address") == 0) {
+            addr_arg = v;
+        } else if (strcmp(o, "--duration") == 0) {
+            duration = atof(v);
+        } else if (strcmp(o, "--mode") == 0) {
+            mode = v;
+        } else if (strcmp(o, "--mac") == 0) {
+            unsigned m[6];
+            if (sscanf(v, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5]) != 6) {
+                fprintf(stderr, "lwip_tap_echo: bad --mac '%s'\n", v);
+                return 2;
+            }
+            for (int k = 0; k < 6; k++)
+                t.mac[k] = (uint8_t)m[k];
+        } else {
+            fprintf(stderr, "lwip_tap_echo: unknown option '%s'\n", o);
+            usage(stderr);
+            return 2;
+        }
+    }
+    bool threaded;
+    if (strcmp(mode, "single") == 0) {
+        threaded = false;
+    } else if (strcmp(mode, "tcpip") == 0) {
+        threaded = true;
+    } else {
+        fprintf(stderr, "lwip_tap_echo: --mode is single or tcpip, not '%s'\n", mode);
+        return 2;
+    }
+    ip4_addr_t ip, mask, gw;
+    if (!dev || !addr_arg || parse_prefix(addr_arg, &ip, &mask) != 0) {
+        fprintf(stderr, "lwip_tap_echo: --tap DEV and --address A.B.C.D/P are required\n");
+        usage(stderr);
+        return 2;
+    }
+    ip4_addr_set_zero(&gw); /* no gateway: on-link only */
+
+    t.fd = tap_open(dev);
+    if (t.fd < 0) {
+        fprintf(stderr, "lwip_tap_echo: cannot open TAP device %s: %s\n", dev, strerror(errno));
+        return 1;
+    }
+
+    /* Signals go to the main thread only: block them while lwIP starts
+     * its thread (which inherits the mask), then unblock here. */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    if (threaded) {
+        tcpip_init(NULL, NULL);
+        LOCK_TCPIP_CORE();
+    } else {
+        lwip_init();
+    }
+    if (!netif_add(&t.nif, &ip, &mask, &gw, &t, tap_netif_init, threaded ? tcpip_input : ethernet_input)) {
+        fprintf(stderr, "lwip_tap_echo: netif_add failed\n");
+        return 1;
+    }
+    netif_set_default(&t.nif);
+    netif_set_up(&t.nif);
+    netif_set_link_up(&t.nif);
+    if (threaded)
+        UNLOCK_TCPIP_CORE();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+    printf("lwip_tap_echo: lwIP %s, %s/%u on %s (%02x:%02x:%02x:%02x:%02x:%02x), mode %s; SIGINT/SIGTERM to stop\n",
+           LWIP_VERSION_STRING, ip4addr_ntoa(&ip), (unsigned)__builtin_popcount(ip4_addr_get_u32(&mask)), dev,
+           t.mac[0], t.mac[1], t.mac[2], t.mac[3], t.mac[4], t.mac[5], mode);
+    fflush(stdout);
+
+    double start = monotonic_s();
+    double end = duration > 0 ? start + duration : 0;
+    int status = 0;
+    while (!stop_signal) {
+        double now = monotonic_s();
+        if (end > 0 && now >= end)
+            break;
+        int timeout = 100; /* ms; bounds how late a signal or the end is seen */
+        if (!threaded) {
+            sys_check_timeouts();
+            u32_t sleep = sys_timeouts_sleeptime();
+            if (sleep != SYS_TIMEOUTS_SLEEPTIME_INFINITE && sleep < (u32_t)timeout)
+                timeout = (int)sleep;
+        }
+        if (end > 0 && (end - now) * 1000 < timeout)
+            timeout = (int)((end - now) * 1000) + 1;
+        struct pollfd pfd = {.fd = t.fd, .events = POLLIN};
+        int n = poll(&pfd, 1, timeout);
+        if (n < 0 && errno != EINTR) {
+            perror("lwip_tap_echo: poll");
+            status = 1;
+            break;
+        }
+        if (n > 0 && tap_drain(&t) < 0) {
+            fprintf(stderr, "lwip_tap_echo: TAP device error: %s\n", strerror(errno));
+            status = 1;
+            break;
+        }
+    }
+
+    printf("lwip_tap_echo: stopping%s after %.1f s; counters:\n", stop_signal ? " on signal" : "",
+           monotonic_s() - start);
+    printf("  rx_frames      %lu\n  rx_bytes       %lu\n  rx_drop_nomem  %lu\n  rx_drop_input  %lu\n"
+           "  tx_frames      %lu\n  tx_bytes       %lu\n  tx_err         %lu\n",
+           atomic_load(&t.rx_frames), atomic_load(&t.rx_bytes), atomic_load(&t.rx_drop_nomem),
+           atomic_load(&t.rx_drop_input), atomic_load(&t.tx_frames), atomic_load(&t.tx_bytes),
+           atomic_load(&t.tx_err));
+    fflush(stdout);
+    /* The tcpip thread has no stop call in lwIP 2.1; exiting ends it. */
+    close(t.fd);
+    return status;
+}
