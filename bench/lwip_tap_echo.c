@@ -31,9 +31,21 @@
  *                  hand-off per frame), which answers and writes the
  *                  replies - the way an OS-mode lwIP application runs.
  *
- * The netif is written here, not lwIP's contrib tapif (which corrupts its
- * heap under bulk receive): linkoutput copies the pbuf chain into one
- * buffer and write()s it; input read()s one frame into a PBUF_POOL pbuf.
+ * The netif is written here, not lwIP's contrib tapif: linkoutput copies
+ * the pbuf chain into one buffer and write()s it; input read()s one frame
+ * and copies it into a fresh pbuf.
+ *
+ * That pbuf is PBUF_RAM, not PBUF_POOL, because PBUF_POOL is broken in the
+ * Debian 2.1.3 library: its memp pool hands out 616-byte PBUF_POOL buffers
+ * (a pbuf header and 592 bytes, the TCP_MSS 536 default) while its
+ * pbuf_alloc() fills each one with up to PBUF_POOL_BUFSIZE = 1536 bytes
+ * (from lwipopts.h's TCP_MSS 1460).  Every received frame longer than 592
+ * bytes then overruns a heap block - glibc aborts ("malloc(): corrupted top
+ * size") on the first fragmented ping, and valgrind shows pbuf_take()
+ * writing past a 616-byte block.  That is the heap corruption tapif (which
+ * uses PBUF_POOL) shows on bulk receive.  PBUF_RAM is one malloc() of the
+ * exact size and unaffected; lwIP allocates nothing from PBUF_POOL itself
+ * on the ARP/IPv4/ICMP paths used here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,7 +178,8 @@ static int tap_drain(struct tapnet *t)
             atomic_fetch_add(&t->rx_drop_input, 1);
             continue;
         }
-        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_POOL);
+        /* PBUF_RAM, not PBUF_POOL: see the top of the file. */
+        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
         if (p == NULL) {
             atomic_fetch_add(&t->rx_drop_nomem, 1);
             continue;

@@ -122,4 +122,41 @@
 #define PS_ICMP_QUOTE_MAX (576 - 20 - 8)
 #endif
 
+/* ---- Ports and sockets ------------------------------------------------------ */
+
+/* Sockets a stack may have open at once (the socket table). */
+#ifndef PS_DEFAULT_MAX_SOCKETS
+#define PS_DEFAULT_MAX_SOCKETS 1024
+#endif
+/* The dynamic/ephemeral port range (IANA, RFC 6335). */
+#ifndef PS_DEFAULT_EPHEMERAL_LO
+#define PS_DEFAULT_EPHEMERAL_LO 49152
+#endif
+#ifndef PS_DEFAULT_EPHEMERAL_HI
+#define PS_DEFAULT_EPHEMERAL_HI 65535
+#endif
+/* RFC 6056 Algorithm 4: entries of the perturbation table, and how often
+ * (ms) the secret behind the port offsets is re-keyed. */
+#ifndef PS_PORT_PERTURB_SIZE
+#define PS_PORT_PERTURB_SIZE 256
+#endif
+#ifndef PS_DEFAULT_PORT_REKEY_MS
+#define PS_DEFAULT_PORT_REKEY_MS 3600000
+#endif
+/* Per-socket UDP receive queue: bytes (SO_RCVBUF) and datagrams. */
+#ifndef PS_DEFAULT_UDP_RCVBUF
+#define PS_DEFAULT_UDP_RCVBUF 65536
+#endif
+#ifndef PS_DEFAULT_UDP_RCVQ_MAX
+#define PS_DEFAULT_UDP_RCVQ_MAX 64
+#endif
+/* Largest SO_RCVBUF / SO_SNDBUF a socket may ask for. */
+#ifndef PS_MAX_SOCKBUF
+#define PS_MAX_SOCKBUF (4u << 20)
+#endif
+/* Default SO_SNDBUF (TCP; UDP sends at once). */
+#ifndef PS_DEFAULT_SNDBUF
+#define PS_DEFAULT_SNDBUF 65536
+#endif
+
 #endif /* PORTSTACK_CONFIG_H */

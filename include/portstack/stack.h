@@ -39,6 +39,12 @@ struct ps_config {
     unsigned loopback_queue_len; /* packets waiting on the loopback path */
     unsigned icmp_rate;        /* ICMP error tokens per second */
     unsigned icmp_burst;       /* ICMP token bucket depth */
+    unsigned max_sockets;      /* socket table size */
+    uint16_t ephemeral_lo, ephemeral_hi; /* ephemeral port range */
+    unsigned port_rekey_ms;    /* RFC 6056 secret re-keying interval */
+    unsigned udp_rcvbuf;       /* default UDP receive queue, bytes */
+    unsigned udp_rcvq_max;     /* UDP receive queue, datagrams */
+    unsigned sndbuf;           /* default send buffer, bytes */
     uint8_t default_ttl;       /* TTL of packets the stack originates */
     bool ip_forwarding;        /* act as a router between interfaces */
     bool icmp_echo_reply;      /* answer pings (default on) */

@@ -77,8 +77,21 @@ struct ps_stack;
     X(icmp_err_tx, "ICMP errors sent")                                          \
     X(icmp_rate_limited, "ICMP messages not sent because of the rate limit")    \
     X(icmp_err_suppressed, "ICMP errors not sent by the RFC 1122 rules")        \
-    /* transport */                                                             \
-    X(tp_icmp_err_unmatched, "ICMP errors that matched no transport endpoint")
+    /* transport: ports, UDP, sockets */                                        \
+    X(tp_icmp_err_unmatched, "ICMP errors that matched no transport endpoint")  \
+    X(tp_icmp_err_delivered, "ICMP errors delivered to a socket")               \
+    X(ports_bind_conflict, "binds refused with EADDRINUSE")                     \
+    X(ports_exhausted, "ephemeral port picks that found no free port")          \
+    X(ports_rekey, "times the ephemeral port secret was re-keyed")              \
+    X(udp_rx, "UDP datagrams received")                                         \
+    X(udp_tx, "UDP datagrams sent")                                             \
+    X(udp_delivered, "UDP datagrams queued to a socket")                        \
+    X(udp_drop_malformed, "UDP datagrams with a bad length")                    \
+    X(udp_drop_checksum, "UDP datagrams with a bad checksum")                   \
+    X(udp_drop_no_port, "UDP datagrams for a port no socket holds")             \
+    X(udp_drop_rcvbuf, "UDP datagrams dropped on a full receive queue")         \
+    X(udp_drop_broadcast, "UDP broadcasts with no socket to take them")         \
+    X(sock_table_full, "sockets refused: the socket table is full")
 
 struct ps_stats {
 #define PS_STATS_FIELD(name, desc) uint64_t name;

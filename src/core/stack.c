@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/stack_impl.h"
+#include "transport/transport.h"
 
 void ps_config_default(struct ps_config *cfg)
 {
@@ -28,6 +29,13 @@ void ps_config_default(struct ps_config *cfg)
     cfg->loopback_queue_len = PS_DEFAULT_LOOPBACK_QUEUE_LEN;
     cfg->icmp_rate = PS_DEFAULT_ICMP_RATE;
     cfg->icmp_burst = PS_DEFAULT_ICMP_BURST;
+    cfg->max_sockets = PS_DEFAULT_MAX_SOCKETS;
+    cfg->ephemeral_lo = PS_DEFAULT_EPHEMERAL_LO;
+    cfg->ephemeral_hi = PS_DEFAULT_EPHEMERAL_HI;
+    cfg->port_rekey_ms = PS_DEFAULT_PORT_REKEY_MS;
+    cfg->udp_rcvbuf = PS_DEFAULT_UDP_RCVBUF;
+    cfg->udp_rcvq_max = PS_DEFAULT_UDP_RCVQ_MAX;
+    cfg->sndbuf = PS_DEFAULT_SNDBUF;
     cfg->default_ttl = PS_DEFAULT_TTL;
     cfg->ip_forwarding = false;
     cfg->icmp_echo_reply = true;
@@ -45,7 +53,8 @@ static void derive_key(struct ps_siphash_key *out, uint64_t seed, uint64_t label
 static bool config_valid(const struct ps_config *c)
 {
     return c->pbuf_small_count > 0 && c->route_max > 0 && c->arp_cache_size > 0 &&
-           c->arp_queue_len > 0 && c->reasm_max_frags > 0 && c->default_ttl > 0;
+           c->arp_queue_len > 0 && c->reasm_max_frags > 0 && c->default_ttl > 0 && c->max_sockets > 0 &&
+           c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi;
 }
 
 struct ps_stack *ps_stack_new(const struct ps_config *cfg, ps_time_t now)
@@ -66,7 +75,9 @@ struct ps_stack *ps_stack_new(const struct ps_config *cfg, ps_time_t now)
     derive_key(&s->rng_key, s->cfg.seed, 1);
     derive_key(&s->key_table, s->cfg.seed, 2);
     derive_key(&s->key_ipid, s->cfg.seed, 3);
-    if (ps_pbuf_pools_init(s) != 0 || ps_net_init(s) != 0) {
+    derive_key(&s->key_demux, s->cfg.seed, 4);
+    derive_key(&s->key_port, s->cfg.seed, 5);
+    if (ps_pbuf_pools_init(s) != 0 || ps_net_init(s) != 0 || ps_transport_init(s) != 0) {
         ps_stack_free(s);
         return NULL;
     }
@@ -77,6 +88,7 @@ void ps_stack_free(struct ps_stack *s)
 {
     if (!s)
         return;
+    ps_transport_fini(s);
     ps_net_fini(s);
     ps_pbuf_pools_fini(s);
     free(s);

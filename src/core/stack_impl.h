@@ -31,10 +31,17 @@ struct ps_stack {
      * of the others. */
     struct ps_siphash_key key_table; /* hash tables (ARP, later demux) */
     struct ps_siphash_key key_ipid;  /* IP ID buckets */
+    struct ps_siphash_key key_demux; /* port table hashes (quadruples) */
+    struct ps_siphash_key key_port;  /* RFC 6056 port offsets (re-keyed) */
     struct ps_stats stats;
     struct ps_pbuf_pool pools[PS_POOL_COUNT];
     struct ps_timer_heap timers;
     struct ps_net net;
+    /* Transport: the ports module per protocol, UDP, and the sockets. */
+    struct ps_ports *ports_udp, *ports_tcp;
+    uint16_t ephemeral_lo, ephemeral_hi;
+    struct ps_timer port_rekey_timer;
+    struct ps_sockets *sockets;
 };
 
 #define PS_STAT_INC(s, name) ((s)->stats.name++)

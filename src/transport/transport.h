@@ -11,6 +11,10 @@
 #include <portstack/net.h>
 #include <portstack/wire.h>
 
+/* Set up / tear down the transport layer (ports, UDP, sockets). */
+int ps_transport_init(struct ps_stack *s);
+void ps_transport_fini(struct ps_stack *s);
+
 /* Hand up a TCP or UDP segment (p->data at the transport header; the IP
  * header ip is still in the buffer just before it).  Returns true if a
  * protocol took p; false leaves p (and the ICMP answer) to the caller. */

@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# bench/run.sh - portstack, lwIP and the Linux kernel side by side, as the
+# echo target of the kernel's own `ping -f`, plus the in-process
+# microbenchmarks (bench_core).
+#
+#   usage: sudo bench/run.sh [BUILD_DIR]        (default BUILD_DIR: build)
+#   first: cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build
+#
+# Network safety: everything happens inside two network namespaces this
+# script creates and removes (trap on exit): psb-$$ holds the pinging
+# kernel, the TAP devices and one end of a veth pair; psb-$$-peer holds the
+# other end of the veth (the Linux responder).  Addresses are from the
+# documentation ranges of RFC 5737 only, there is no default route, IPv6 is
+# disabled inside the namespaces (no router solicitations or MLD noise on
+# the links), and nothing is configured in the machine's own namespace.
+#
+#   contender            link   pinger side         responder
+#   portstack            TAP    psb0 192.0.2.1/24    build/portstack run, 192.0.2.2
+#   lwIP 2.1.3 single    TAP    lwb0 198.51.100.1/24 lwip_tap_echo --mode single, .2
+#   lwIP 2.1.3 tcpip     TAP    lwb0 198.51.100.1/24 lwip_tap_echo --mode tcpip, .2
+#   Linux (kernel)       veth   vpb0 203.0.113.1/24  the peer namespace's kernel, .2
+#
+# The contenders run one after another, never at the same time.  Each
+# measurement is bounded by count and by time (ping -c N -w SEC), each user
+# space responder stops by itself (--duration) if this script dies, and the
+# script stops it with SIGINT (by its PID) when done.  Raw outputs are kept
+# in BUILD_DIR/bench-logs/.  Nothing asserts on timings.
+#
+# Tunables (environment): FLOOD_COUNT (20000), BIG_COUNT (2000),
+# BIG_SIZE (4000), ROUNDS (3 runs of each, the median shown), PING_DEADLINE
+# (120 s per ping run), CORE_TIME (0.2 s per bench_core run).
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=$(readlink -f "${1:-$root/build}")
+FLOOD_COUNT=${FLOOD_COUNT:-20000}
+BIG_COUNT=${BIG_COUNT:-2000}
+BIG_SIZE=${BIG_SIZE:-4000}
+PING_DEADLINE=${PING_DEADLINE:-120}
+CORE_TIME=${CORE_TIME:-0.2}
+ROUNDS=${ROUNDS:-3}
+# The responders' own --duration bound: longer than every ping run of a
+# contender could take together, so it never ends one early.
+RESPONDER_MAX=$(((2 * ROUNDS + 1) * PING_DEADLINE + 60))
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "bench/run.sh: needs root (network namespaces, TAP devices, ping -f); run: sudo $0 $*" >&2
+  exit 1
+fi
+for f in "$build/portstack" "$build/bench_core"; do
+  if [ ! -x "$f" ]; then
+    echo "bench/run.sh: $f missing; build first:" >&2
+    echo "  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build" >&2
+    exit 1
+  fi
+done
+
+# ---- what the comparison needs, installed idempotently (Debian 12) ------------
+want=(gcc libc6-dev liblwip-dev iproute2 iputils-ping)
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# ---- the lwIP host, built outside CMake so portstack never depends on lwIP ------
+lwip_bin="$build/lwip_tap_echo"
+gcc -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+  -I/usr/include/lwip "$root/bench/lwip_tap_echo.c" -o "$lwip_bin" -llwip -lpthread
+lwip_version=$(dpkg-query -W -f='${Version}' liblwip-dev)
+
+logs="$build/bench-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+
+# ---- the namespaces -----------------------------------------------------------
+ns="psb-$$"
+peer="psb-$$-peer"
+responder_pid=""
+cleanup() {
+  if [ -n "$responder_pid" ]; then
+    kill -INT "$responder_pid" 2>/dev/null || true
+    wait "$responder_pid" 2>/dev/null || true
+  fi
+  ip netns del "$ns" 2>/dev/null || true
+  ip netns del "$peer" 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+in_ns() { ip netns exec "$ns" "$@"; }
+in_peer() { ip netns exec "$peer" "$@"; }
+
+ip netns add "$ns"
+ip netns add "$peer"
+for n in "$ns" "$peer"; do
+  ip netns exec "$n" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+  ip netns exec "$n" ip link set lo up
+done
+# TAP devices for the user-space stacks.
+in_ns ip tuntap add dev psb0 mode tap
+in_ns ip addr add 192.0.2.1/24 dev psb0
+in_ns ip link set psb0 up
+in_ns ip tuntap add dev lwb0 mode tap
+in_ns ip addr add 198.51.100.1/24 dev lwb0
+in_ns ip link set lwb0 up
+# A veth pair from the pinger's namespace into the peer namespace.
+ip -n "$ns" link add vpb0 type veth peer name vpb1 netns "$peer"
+in_ns ip addr add 203.0.113.1/24 dev vpb0
+in_peer ip addr add 203.0.113.2/24 dev vpb1
+in_ns ip link set vpb0 up
+in_peer ip link set vpb1 up
+
+clk_tck=$(getconf CLK_TCK)
+
+# utime+stime of a process (all its threads), in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Time on CPU of all its threads from the scheduler, in nanoseconds.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%d\n", s}'; }
+
+# Wait until `addr` answers a ping (the responder is up and ARP works).
+wait_up() {
+  local addr=$1 i
+  for i in $(seq 1 50); do
+    in_ns ping -c 1 -W 1 "$addr" >/dev/null 2>&1 && return 0
+    if [ -n "$responder_pid" ] && ! kill -0 "$responder_pid" 2>/dev/null; then return 1; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# One ping run: name, addr, count, size.  Leaves the ping output in
+# $logs/<name>.ping and the responder CPU used (if any) in <name>.cpu.
+ping_run() {
+  local name=$1 addr=$2 count=$3 size=$4 t0=0 t1=0 n0=0 n1=0
+  if [ -n "$responder_pid" ]; then t0=$(cpu_ticks "$responder_pid"); n0=$(cpu_ns "$responder_pid"); fi
+  in_ns ping -f -q -c "$count" -s "$size" -w "$PING_DEADLINE" "$addr" >"$logs/$name.ping" 2>&1 || true
+  if [ -n "$responder_pid" ]; then
+    t1=$(cpu_ticks "$responder_pid")
+    n1=$(cpu_ns "$responder_pid")
+    echo "$((t1 - t0)) $((n1 - n0))" >"$logs/$name.cpu"
+  else
+    echo "- -" >"$logs/$name.cpu"
+  fi
+}
+
+# Measure one contender: key, address.  A warm-up, then ROUNDS floods and
+# ROUNDS fragmented runs; the table shows the median round.
+measure() {
+  local key=$1 addr=$2 r
+  in_ns ping -f -q -c 500 -w 30 "$addr" >"$logs/$key.warmup.ping" 2>&1 || true
+  for r in $(seq 1 "$ROUNDS"); do
+    ping_run "$key.flood.r$r" "$addr" "$FLOOD_COUNT" 56
+    ping_run "$key.big.r$r" "$addr" "$BIG_COUNT" "$BIG_SIZE"
+  done
+}
+
+start_responder() {
+  local key=$1
+  shift
+  ip netns exec "$ns" "$@" >"$logs/$key.responder" 2>&1 &
+  responder_pid=$!
+}
+
+stop_responder() {
+  kill -INT "$responder_pid" 2>/dev/null || true
+  wait "$responder_pid" 2>/dev/null || true
+  responder_pid=""
+}
+
+echo "== portstack over TAP (192.0.2.2)"
+start_responder portstack "$build/portstack" run --tap psb0 --address 192.0.2.2/24 --duration "$RESPONDER_MAX"
+wait_up 192.0.2.2 || { cat "$logs/portstack.responder"; echo "portstack did not come up" >&2; exit 1; }
+measure portstack 192.0.2.2
+stop_responder
+
+echo "== lwIP $lwip_version over TAP, one thread (198.51.100.2)"
+start_responder lwip1 "$lwip_bin" --tap lwb0 --address 198.51.100.2/24 --mode single --duration "$RESPONDER_MAX"
+wait_up 198.51.100.2 || { cat "$logs/lwip1.responder"; echo "lwIP did not come up" >&2; exit 1; }
+measure lwip1 198.51.100.2
+stop_responder
+
+echo "== lwIP $lwip_version over TAP, tcpip thread (198.51.100.2)"
+start_responder lwip2 "$lwip_bin" --tap lwb0 --address 198.51.100.2/24 --mode tcpip --duration "$RESPONDER_MAX"
+wait_up 198.51.100.2 || { cat "$logs/lwip2.responder"; echo "lwIP did not come up" >&2; exit 1; }
+measure lwip2 198.51.100.2
+stop_responder
+
+echo "== Linux kernel over veth (203.0.113.2)"
+wait_up 203.0.113.2 || { echo "the peer namespace does not answer" >&2; exit 1; }
+measure linux 203.0.113.2
+
+# ---- the table ----------------------------------------------------------------
+# Fields of a ping summary: sent recv loss time_ms min avg max mdev
+ping_fields() {
+  awk '
+    /packets transmitted/ {
+      for (i = 1; i <= NF; i++) {
+        if ($(i + 1) ~ /^packets$/) sent = $i
+        if ($(i + 1) ~ /^received/) recv = $i
+        if ($(i + 1) == "packet" && $(i + 2) ~ /^loss/) loss = $i
+        if ($i == "time") { t = $(i + 1); sub(/ms.*/, "", t) }
+      }
+    }
+    /^rtt/ { split($4, r, "/") }
+    END {
+      printf "%s %s %s %s %s %s %s %s\n", sent ? sent : 0, recv ? recv : 0, loss ? loss : "?", t ? t : 0,
+        r[1] ? r[1] : "-", r[2] ? r[2] : "-", r[3] ? r[3] : "-", r[4] ? r[4] : "-"
+    }' "$1"
+}
+
+keys=(portstack lwip1 lwip2 linux)
+heads=("portstack (TAP)" "lwIP single (TAP)" "lwIP tcpip (TAP)" "Linux (veth)")
+W=25
+row() { # label, then one cell per contender
+  printf "| %-34s |" "$1"
+  shift
+  for c in "$@"; do printf " %-${W}s |" "$c"; done
+  printf "\n"
+}
+rule() {
+  local i line="|" dash
+  dash=$(printf '%*s' 36 '' | tr ' ' -)
+  line+="$dash|"
+  dash=$(printf '%*s' $((W + 2)) '' | tr ' ' -)
+  for i in "${keys[@]}"; do line+="$dash|"; done
+  echo "$line"
+}
+
+# echoes/s of one round's ping output ("-" if it has no time).
+round_pps() {
+  read -r _ recv _ t _ < <(ping_fields "$1")
+  if [ "${t:-0}" -gt 0 ] 2>/dev/null; then awk -v r="$recv" -v t="$t" 'BEGIN {printf "%.0f\n", r * 1000 / t}'; else echo 0; fi
+}
+
+table_for() { # run name (flood|big), payload size
+  local run=$1 size=$2 k r
+  local c_sent=() c_loss=() c_rtt=() c_time=() c_pps=() c_all=() c_cpu=() c_cpus=() c_per=()
+  for k in "${keys[@]}"; do
+    # The median round by echoes/s.
+    local list="" best
+    for r in $(seq 1 "$ROUNDS"); do list+="$(round_pps "$logs/$k.$run.r$r.ping") $r"$'\n'; done
+    best=$(printf "%s" "$list" | sort -n | awk -v m=$(((ROUNDS + 1) / 2)) 'NR == m {print $2}')
+    c_all+=("$(printf "%s" "$list" | sort -n | awk '{printf "%s%s", (NR > 1 ? " " : ""), $1}')")
+    read -r sent recv loss t min avg max mdev < <(ping_fields "$logs/$k.$run.r$best.ping")
+    read -r ticks ns_used <"$logs/$k.$run.r$best.cpu"
+    c_sent+=("$sent / $recv")
+    c_loss+=("$loss")
+    c_rtt+=("$min/$avg/$max/$mdev")
+    c_time+=("$t")
+    c_pps+=("$(round_pps "$logs/$k.$run.r$best.ping")")
+    if [ "$ticks" = "-" ]; then
+      c_cpu+=("n/a (kernel softirq)")
+      c_cpus+=("n/a (kernel softirq)")
+      c_per+=("n/a (kernel softirq)")
+    else
+      c_cpu+=("$((ticks * 1000 / clk_tck))")
+      c_cpus+=("$(awk -v n="$ns_used" 'BEGIN {printf "%.1f", n / 1e6}')")
+      if [ "$recv" -gt 0 ]; then
+        c_per+=("$(awk -v n="$ns_used" -v r="$recv" 'BEGIN {printf "%.2f", n / 1e3 / r}')")
+      else
+        c_per+=("-")
+      fi
+    fi
+  done
+  row "ping -f -s $size (median of $ROUNDS)" "${heads[@]}"
+  rule
+  row "sent / received" "${c_sent[@]}"
+  row "loss" "${c_loss[@]}"
+  row "rtt min/avg/max/mdev (ms)" "${c_rtt[@]}"
+  row "total time (ms)" "${c_time[@]}"
+  row "echoes/s (received / time)" "${c_pps[@]}"
+  row "echoes/s, all rounds" "${c_all[@]}"
+  row "responder CPU, utime+stime (ms)" "${c_cpu[@]}"
+  row "responder CPU, schedstat (ms)" "${c_cpus[@]}"
+  row "responder CPU per echo (us)" "${c_per[@]}"
+}
+
+echo
+echo "== machine"
+echo "nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'); kernel $(uname -r); lwIP $lwip_version (Debian)"
+echo
+echo "== ping flood: the kernel pings each responder (ping -f -c $FLOOD_COUNT -s 56), $ROUNDS rounds"
+echo
+table_for flood 56
+echo
+echo "== fragmented: ping -f -c $BIG_COUNT -s $BIG_SIZE (3 fragments each way at MTU 1500), $ROUNDS rounds"
+echo
+table_for big "$BIG_SIZE"
+echo
+echo "TAP contenders: a user-space process on /dev/net/tun (poll, then one read per frame in and"
+echo "one write per frame out; the kernel work of those syscalls - including the pinging kernel's"
+echo "receive of each written reply - is the responder's stime unless the kernel has IRQ time"
+echo "accounting).  Linux: the peer namespace's kernel answering over veth (no TAP, no user space;"
+echo "its CPU is softirq time not attributable to a process).  CPU per echo: the responder's"
+echo "schedstat time / received echoes (a $BIG_SIZE-byte echo is 3 frames each way)."
+echo "Responders' own counters: $logs/*.responder"
+
+echo
+echo "== in-process microbenchmarks: $build/bench_core --time $CORE_TIME"
+echo
+"$build/bench_core" --time "$CORE_TIME"
