@@ -15,7 +15,9 @@
 #include <string.h>
 #include <time.h>
 
+#include <portstack/apps.h>
 #include <portstack/pcap.h>
+#include <portstack/socket.h>
 #include <portstack/tap.h>
 
 #include "cli.h"
@@ -49,6 +51,54 @@ static void on_probe(void *ctx, unsigned seq, const struct ps_probe *pr, size_t 
     fflush(stdout);
 }
 
+#define MAX_SERVE 16
+
+struct serve_spec {
+    char name[16];
+    uint16_t port;
+};
+
+/* "echo:7,discard:9" (or "echo" for its well-known port). */
+static int parse_serve(const char *arg, struct serve_spec *out, unsigned *n)
+{
+    char buf[256];
+    if (strlen(arg) >= sizeof(buf)) {
+        fprintf(stderr, "portstack run: --serve list too long\n");
+        return -1;
+    }
+    strcpy(buf, arg);
+    for (char *save = NULL, *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *colon = strchr(item, ':');
+        if (colon)
+            *colon = '\0';
+        if (!ps_app_known(item)) {
+            fprintf(stderr, "portstack run: unknown service '%s' (known: echo, discard)\n", item);
+            return -1;
+        }
+        unsigned long port = 0;
+        if (colon) {
+            char *end;
+            port = strtoul(colon + 1, &end, 10);
+            if (colon[1] == '\0' || *end != '\0' || port < 1 || port > 65535) {
+                fprintf(stderr, "portstack run: bad port '%s' for %s (1..65535)\n", colon + 1, item);
+                return -1;
+            }
+        }
+        if (*n >= MAX_SERVE) {
+            fprintf(stderr, "portstack run: at most %d services\n", MAX_SERVE);
+            return -1;
+        }
+        snprintf(out[*n].name, sizeof(out[*n].name), "%s", item);
+        out[*n].port = (uint16_t)port;
+        (*n)++;
+    }
+    if (*n == 0) {
+        fprintf(stderr, "portstack run: --serve needs SERVICE:PORT[,...]\n");
+        return -1;
+    }
+    return 0;
+}
+
 static ps_time_t monotonic_us(void)
 {
     struct timespec ts;
@@ -62,11 +112,15 @@ static void usage(FILE *out)
             "usage: portstack run --tap DEV --address A.B.C.D/P [--gateway G] [--pcap FILE]\n"
             "                     [--mtu N] [--seed N] [--duration SEC]\n"
             "                     [--ping ADDR [--ping-count N] [--ping-size BYTES]]\n"
+            "                     [--serve SERVICE:PORT,...]\n"
             "  Runs a portstack host on the existing TAP device DEV with address A.B.C.D/P,\n"
             "  answering ARP and ping until SIGINT/SIGTERM (or for SEC seconds), then prints\n"
             "  its counters.  --gateway adds a default route; --pcap records every frame;\n"
             "  SIGUSR1 prints the interfaces, routes and ARP cache.  --ping makes the host\n"
-            "  ping ADDR itself (N probes, 1 s apart, default 5; BYTES of payload, default 56).\n");
+            "  ping ADDR itself (N probes, 1 s apart, default 5; BYTES of payload, default 56).\n"
+            "  --serve runs services on ports, e.g. --serve echo:7,discard:9 (a service alone\n"
+            "  takes its well-known port); services: echo (RFC 862), discard (RFC 863).\n"
+            "  The socket table is printed like `ss -tuna` on SIGUSR1 and at exit.\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -80,6 +134,8 @@ int cli_run(int argc, char **argv)
     uint64_t seed = 0;
     bool seeded = false;
     struct ps_pinger_cfg pcfg = {.count = 5, .interval = PS_SEC(1), .size = 56};
+    struct serve_spec serve[MAX_SERVE];
+    unsigned nserve = 0;
 
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
@@ -119,6 +175,9 @@ int cli_run(int argc, char **argv)
             seeded = true;
         } else if (strcmp(o, "--duration") == 0) {
             duration = atof(v);
+        } else if (strcmp(o, "--serve") == 0) {
+            if (parse_serve(v, serve, &nserve) != 0)
+                return 2;
         } else if (strcmp(o, "--ping") == 0) {
             if (ps_ip4_aton(v, &pcfg.dst) != 0) {
                 fprintf(stderr, "portstack run: --ping wants an address, not '%s'\n", v);
@@ -207,6 +266,19 @@ int cli_run(int argc, char **argv)
            ps_ip4_ntoa(addr, a), prefix, dev, ps_mac_ntoa(ps_iface_mac(ifc), m), mtu);
     fflush(stdout);
 
+    struct ps_app *apps[MAX_SERVE];
+    for (unsigned i = 0; i < nserve; i++) {
+        int err;
+        apps[i] = ps_app_start(s, serve[i].name, 0, serve[i].port, &err);
+        if (!apps[i]) {
+            fprintf(stderr, "portstack run: cannot serve %s on port %u: %s\n", serve[i].name, serve[i].port,
+                    ps_strerror(err));
+            return 1;
+        }
+        printf("portstack: serving %s on udp port %u\n", ps_app_name(apps[i]), ps_app_port(apps[i]));
+    }
+    fflush(stdout);
+
     struct ps_pinger *pinger = NULL;
     if (pcfg.dst) {
         pinger = ps_pinger_new(s, &pcfg, on_probe, NULL);
@@ -248,6 +320,7 @@ int cli_run(int argc, char **argv)
         if (show_signal) {
             show_signal = 0;
             cli_print_stack(s, stdout, false);
+            ps_ss_print(s, stdout, 0);
             fflush(stdout);
         }
     }
@@ -262,6 +335,10 @@ int cli_run(int argc, char **argv)
     }
     printf("portstack: stopping%s; counters:\n", stop_signal ? " on signal" : "");
     cli_print_stack(s, stdout, true);
+    printf("  [%s] sockets:\n", dev);
+    ps_ss_print(s, stdout, 0);
+    for (unsigned i = 0; i < nserve; i++)
+        ps_app_stop(apps[i]);
     if (pc) {
         ps_iface_set_capture(ifc, NULL, NULL);
         ps_pcap_close(pc);

@@ -397,8 +397,11 @@ int ps_ports_bind(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t addr, uin
     ep->lport = port;
     ep->flags &= (uint16_t)~PS_EP_AUTOBIND;
     int rc = bucket_add(t, ep);
-    if (rc != 0)
+    if (rc != 0) {
+        ep->laddr = 0;
+        ep->lport = 0;
         return rc;
+    }
     bound_insert(s, t, ep);
     return 0;
 }
@@ -425,14 +428,22 @@ int ps_ports_listen(struct ps_stack *s, struct ps_endpoint *ep)
 int ps_ports_connect(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr, ps_ip4_t raddr, uint16_t rport)
 {
     struct ps_ports *t = table_of(s, ep->proto);
-    if (ep->flags & PS_EP_CONNECTED)
-        ps_ports_disconnect(s, ep);
-    if ((ep->flags & PS_EP_BOUND) && ep->laddr != 0 && ep->laddr != PS_IP4_BROADCAST)
-        laddr = ep->laddr;
-    if (ep->flags & PS_EP_BOUND) {
+    if (ep->flags & PS_EP_CONNECTED) {
+        /* A new peer for a connected endpoint: same port; the old peer is
+         * kept if the new quadruple is taken. */
+        if (ep->bound_laddr != 0 && ep->bound_laddr != PS_IP4_BROADCAST)
+            laddr = ep->bound_laddr;
+        struct ps_endpoint *o = quad_find(s, t, laddr, ep->lport, raddr, rport);
+        if (o && o != ep)
+            return -EADDRINUSE;
+        chain_remove(quad_head(s, t, ep->laddr, ep->lport, ep->raddr, ep->rport), ep);
+    } else if (ep->flags & PS_EP_BOUND) {
+        if (ep->laddr != 0 && ep->laddr != PS_IP4_BROADCAST)
+            laddr = ep->laddr;
         if (quad_find(s, t, laddr, ep->lport, raddr, rport))
             return -EADDRINUSE;
         bound_remove(s, t, ep);
+        ep->bound_laddr = ep->laddr;
     } else {
         int p = pick_for_peer(s, t, ep, laddr, raddr, rport);
         if (p < 0) {
@@ -443,12 +454,16 @@ int ps_ports_connect(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr,
         ep->laddr = laddr;
         ep->flags |= PS_EP_AUTOBIND;
         int rc = bucket_add(t, ep);
-        if (rc != 0)
+        if (rc != 0) {
+            ep->lport = 0;
+            ep->laddr = 0;
+            ep->flags &= (uint16_t)~PS_EP_AUTOBIND;
             return rc;
+        }
+        ep->bound_laddr = 0;
     }
-    /* A connected endpoint lives in the quad hash only; its bound address
-     * is kept to go back to on disconnect. */
-    ep->bound_laddr = ep->laddr;
+    /* A connected endpoint lives in the quad hash only; bound_laddr keeps
+     * what bind() gave, to go back to on disconnect. */
     ep->laddr = laddr;
     ep->raddr = raddr;
     ep->rport = rport;
@@ -549,8 +564,8 @@ void ps_ports_foreach_match(struct ps_stack *s, uint8_t proto, ps_ip4_t src, uin
     for (struct ps_endpoint *e = b->head, *next; e; e = next) {
         next = e->port_next; /* fn may not unbind, but be safe */
         bool match;
-        if (e->flags & PS_EP_CONNECTED)
-            match = e->raddr == src && e->rport == sport && (e->laddr == dst || dst == PS_IP4_BROADCAST);
+        if (e->flags & PS_EP_CONNECTED) /* its local address is unicast: never a broadcast */
+            match = e->raddr == src && e->rport == sport && e->laddr == dst;
         else
             match = e->laddr == 0 || e->laddr == dst;
         if (match && fn(ctx, e))

@@ -5,30 +5,39 @@
 #include "transport/transport.h"
 
 #include "core/stack_impl.h"
+#include "socket/sockets.h"
 #include "transport/ports.h"
+#include "transport/udp.h"
 
 int ps_transport_init(struct ps_stack *s)
 {
-    return ps_ports_init(s);
+    if (ps_ports_init(s) != 0 || ps_sockets_init(s) != 0)
+        return -1;
+    return 0;
 }
 
 void ps_transport_fini(struct ps_stack *s)
 {
+    ps_sockets_fini(s);
     ps_ports_fini(s);
 }
 
 bool ps_transport_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ipv4_hdr *ip)
 {
-    (void)s;
-    (void)p;
-    (void)ip;
-    /* UDP and TCP take their segments here once they exist; until then
-     * IPv4 answers "protocol unreachable". */
-    return false;
+    switch (ip->proto) {
+    case PS_IP_PROTO_UDP:
+        ps_udp_input(s, p, ip);
+        return true;
+    default:
+        /* TCP arrives with its issue; until then IPv4 answers "protocol
+         * unreachable". */
+        return false;
+    }
 }
 
 void ps_transport_icmp_error(struct ps_stack *s, const struct ps_icmp_error *e)
 {
-    (void)e;
+    if (e->proto == PS_IP_PROTO_UDP && ps_udp_icmp_error(s, e))
+        return;
     PS_STAT_INC(s, tp_icmp_err_unmatched);
 }

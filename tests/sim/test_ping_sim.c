@@ -226,9 +226,9 @@ TEST(icmp_errors_reach_the_sender)
     /* The router learnt hostA from its request; it asked for .99 five times. */
     CHECK_EQ(ps_stack_stats(w.r)->arp_tx_request, PS_DEFAULT_ARP_RETRIES);
     ps_pinger_free(p);
-    /* A UDP datagram to hostB: nothing serves UDP yet, so hostB answers
-     * protocol unreachable, and hostA's transport layer is handed the error
-     * with the quoted header. */
+    /* A UDP datagram to a port of hostB no socket holds: hostB answers port
+     * unreachable, and hostA's transport layer is handed the error with the
+     * quoted header (no socket sent it, so it stays unmatched). */
     uint64_t before = ps_stack_stats(w.a)->tp_icmp_err_unmatched;
     struct ps_pbuf *u = ps_pbuf_alloc(w.a, 8 + 4);
     REQUIRE(u);
@@ -238,7 +238,7 @@ TEST(icmp_errors_reach_the_sender)
     struct ps_ip_tx tx = {.dst = PS_IP4(198, 51, 100, 20), .proto = PS_IP_PROTO_UDP};
     CHECK_EQ(ps_ip_output(w.a, u, &tx), 0);
     ps_sim_run_for(w.sim, PS_MS(100));
-    CHECK_EQ(ps_stack_stats(w.b)->ip_drop_unknown_proto, 1);
+    CHECK_EQ(ps_stack_stats(w.b)->udp_drop_no_port, 1);
     CHECK_EQ(ps_stack_stats(w.a)->icmp_err_rx, 4);
     CHECK_EQ(ps_stack_stats(w.a)->tp_icmp_err_unmatched, before + 1);
     world_free(&w);

@@ -342,8 +342,9 @@ TEST(unknown_protocol_broadcast_silent)
     NET_FREE(n);
 }
 
-/* No transport protocol is registered yet: UDP is unreachable too. */
-TEST(udp_is_protocol_unreachable)
+/* UDP to a port no socket holds: port unreachable (from the UDP layer),
+ * quoting the datagram. */
+TEST(udp_closed_port_is_port_unreachable)
 {
     struct net *n = host();
     REQUIRE(n);
@@ -356,9 +357,10 @@ TEST(udp_is_protocol_unreachable)
     struct ps_stats before = SNAP(n);
     net_input(n, n->eth0, f, len);
     CHECK_DELTA(before, n->s,
-                "eth_rx+1 eth_tx+1 ip_rx+1 ip_tx+1 ip_drop_unknown_proto+1 icmp_tx+1 icmp_err_tx+1");
+                "eth_rx+1 eth_tx+1 ip_rx+1 ip_tx+1 ip_delivered+1 icmp_tx+1 icmp_err_tx+1 udp_rx+1 "
+                "udp_drop_no_port+1");
     REQUIRE(n->n == 1);
-    CHECK(icmp_error_is(n, 0, MAC_PEER, IP_US, IP_PEER, PS_ICMP_DEST_UNREACH, PS_ICMP_UNREACH_PROTO, f + 14,
+    CHECK(icmp_error_is(n, 0, MAC_PEER, IP_US, IP_PEER, PS_ICMP_DEST_UNREACH, PS_ICMP_UNREACH_PORT, f + 14,
                         len - 14));
     NET_FREE(n);
 }
@@ -615,7 +617,7 @@ int main(void)
     RUN(ethernet_padding_trimmed);
     RUN(unknown_protocol_unreachable);
     RUN(unknown_protocol_broadcast_silent);
-    RUN(udp_is_protocol_unreachable);
+    RUN(udp_closed_port_is_port_unreachable);
     RUN(forward_decrements_ttl);
     RUN(forward_ttl_exceeded);
     RUN(forward_no_route);

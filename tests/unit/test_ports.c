@@ -292,6 +292,37 @@ TEST(demux_is_exact_with_many_endpoints)
     ps_stack_free(s);
 }
 
+TEST(reconnect_keeps_port_and_old_peer_on_failure)
+{
+    struct ps_stack *s = host(9, 64);
+    struct ps_endpoint e = {.proto = PS_IP_PROTO_UDP, .flags = PS_EP_REUSEADDR},
+                       f = {.proto = PS_IP_PROTO_UDP, .flags = PS_EP_REUSEADDR};
+    REQUIRE(ps_ports_bind(s, &e, US, 5000) == 0);
+    REQUIRE(ps_ports_bind(s, &f, US, 5000) == 0);
+    REQUIRE(ps_ports_connect(s, &e, US, PEER_A, 1) == 0);
+    REQUIRE(ps_ports_connect(s, &f, US, PEER_B, 1) == 0);
+    /* PEER_B:1 is f's quadruple: e keeps PEER_A. */
+    CHECK_EQ(ps_ports_connect(s, &e, US, PEER_B, 1), -EADDRINUSE);
+    CHECK(ps_ports_lookup(s, PS_IP_PROTO_UDP, PEER_A, 1, US, 5000) == &e);
+    CHECK(ps_ports_lookup(s, PS_IP_PROTO_UDP, PEER_B, 1, US, 5000) == &f);
+    /* A free quadruple: e moves, on the same port. */
+    CHECK_EQ(ps_ports_connect(s, &e, US, PEER_B, 2), 0);
+    CHECK_EQ(e.lport, 5000);
+    CHECK(ps_ports_lookup(s, PS_IP_PROTO_UDP, PEER_B, 2, US, 5000) == &e);
+    CHECK(ps_ports_lookup(s, PS_IP_PROTO_UDP, PEER_A, 1, US, 5000) == NULL);
+    /* An autobound endpoint keeps its port across a reconnect too. */
+    struct ps_endpoint g = {.proto = PS_IP_PROTO_UDP};
+    REQUIRE(ps_ports_connect(s, &g, US, PEER_A, 53) == 0);
+    uint16_t port = g.lport;
+    CHECK_EQ(ps_ports_connect(s, &g, US, PEER_B, 53), 0);
+    CHECK_EQ(g.lport, port);
+    ps_ports_unbind(s, &e);
+    ps_ports_unbind(s, &f);
+    ps_ports_unbind(s, &g);
+    CHECK_EQ(ps_ports_in_use(s, PS_IP_PROTO_UDP), 0);
+    ps_stack_free(s);
+}
+
 TEST(service_names_both_ways)
 {
     CHECK(strcmp(ps_service_name(7, PS_IP_PROTO_UDP), "echo") == 0);
@@ -316,6 +347,7 @@ TEST(service_names_both_ways)
 int main(void)
 {
     RUN(service_names_both_ways);
+    RUN(reconnect_keeps_port_and_old_peer_on_failure);
     RUN(bitmap_matches_brute_force);
     RUN(bind_port0_in_range_unique_and_spread);
     RUN(seeds_replay_and_differ);

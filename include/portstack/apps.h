@@ -1,0 +1,39 @@
+/*
+ * portstack/apps.h - small services on well-known ports, built on the
+ * socket API only: echo (RFC 862) and discard (RFC 863), over UDP now and
+ * TCP once it exists.  Each runs from socket readiness callbacks, so a host
+ * needs no loop of its own beyond feeding the stack.
+ */
+#ifndef PORTSTACK_APPS_H
+#define PORTSTACK_APPS_H
+
+#include "types.h"
+
+struct ps_stack;
+struct ps_app;
+
+struct ps_app_stats {
+    uint64_t datagrams; /* datagrams (UDP) received */
+    uint64_t bytes;     /* payload bytes received */
+    uint64_t replies;   /* datagrams sent back */
+    uint64_t errors;    /* send/receive errors */
+};
+
+/* Start `service` ("echo" or "discard") on `port` (0: its well-known port)
+ * at local address addr (0: all).  Returns the app, or NULL with *err set
+ * to a negative errno (-ENOENT for an unknown service, or what bind()
+ * said). */
+struct ps_app *ps_app_start(struct ps_stack *s, const char *service, ps_ip4_t addr, uint16_t port, int *err);
+
+/* The service's name and the port it listens on. */
+const char *ps_app_name(const struct ps_app *a);
+uint16_t ps_app_port(const struct ps_app *a);
+const struct ps_app_stats *ps_app_stats(const struct ps_app *a);
+
+/* Is `service` one ps_app_start() knows? */
+bool ps_app_known(const char *service);
+
+/* Close the app's sockets and free it. */
+void ps_app_stop(struct ps_app *a);
+
+#endif
