@@ -12,8 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <portstack/apps.h>
 #include <portstack/pcap.h>
+#include <portstack/services.h>
 #include <portstack/sim.h>
+#include <portstack/socket.h>
 
 #include "cli.h"
 
@@ -94,6 +97,78 @@ static unsigned ping(struct demo *d, struct ps_stack *s, const struct ps_pinger_
     ps_pinger_free(p);
     ps_sim_remove_poller(d->sim, pinger_poll, p);
     return sum.received;
+}
+
+static void print_sockets(struct ps_stack *s)
+{
+    printf("  [%s] sockets:\n", ps_stack_name(s));
+    ps_ss_print(s, stdout, 0);
+}
+
+/* Step 5: ports.  hostB serves UDP echo (7) and discard (9); hostA talks
+ * to them from ephemeral ports the stack picks; a closed port refuses.
+ * Returns how many echoes came back to the socket that sent them; sets
+ * *refused when the closed port's refusal reached its socket. */
+static unsigned udp_step(struct demo *d, bool *refused)
+{
+    char a[PS_IP4_STRLEN];
+    int err;
+    const ps_ip4_t b_addr = PS_IP4(198, 51, 100, 20);
+    printf("5. Ports.  hostB serves UDP echo on its well-known port 7 and discard on 9;\n"
+           "   hostA opens three client sockets, and its stack picks an ephemeral port for\n"
+           "   each (RFC 6056: unpredictable, unique per conversation):\n");
+    struct ps_app *echo = ps_app_start(d->b, "echo", 0, 0, &err);
+    struct ps_app *discard = ps_app_start(d->b, "discard", 0, 0, &err);
+    int fds[4];
+    struct ps_sockaddr_in to[4] = {
+        {b_addr, 7}, {b_addr, 7}, {b_addr, 9}, {b_addr, 4242},
+    };
+    for (int i = 0; i < 4; i++) {
+        fds[i] = ps_socket(d->a, PS_SOCK_DGRAM);
+        ps_connect(d->a, fds[i], &to[i]);
+    }
+    print_sockets(d->b);
+    print_sockets(d->a);
+    d->narrate = 12;
+    printf("   hostA sends one datagram on each; the frames as they leave each interface:\n");
+    for (int i = 0; i < 3; i++) {
+        char msg[32];
+        int n = snprintf(msg, sizeof(msg), "hello from socket %d", i);
+        ps_send(d->a, fds[i], msg, (size_t)n, 0);
+    }
+    ps_sim_run_for(d->sim, PS_MS(200));
+    unsigned ok = 0;
+    for (int i = 0; i < 3; i++) {
+        char buf[64];
+        struct ps_sockaddr_in me;
+        ps_getsockname(d->a, fds[i], &me);
+        ssize_t n = ps_recv(d->a, fds[i], buf, sizeof(buf) - 1, 0);
+        const char *svc = ps_service_name(to[i].port, PS_IP_PROTO_UDP);
+        if (n > 0) {
+            buf[n] = '\0';
+            printf("    %s:%u <- %s:%s  \"%s\"\n", ps_ip4_ntoa(me.addr, a), me.port, "198.51.100.20", svc, buf);
+            ok++;
+        } else {
+            printf("    %s:%u <- nothing from %s (%s)\n", ps_ip4_ntoa(me.addr, a), me.port, svc,
+                   n == -EAGAIN ? "discard never answers" : ps_strerror((int)n));
+        }
+    }
+    printf("   Port 4242 on hostB is closed: hostB answers ICMP port unreachable, and the\n"
+           "   connected socket on hostA reports it on its next call:\n");
+    d->narrate = 4;
+    ps_send(d->a, fds[3], "anyone?", 7, 0);
+    ps_sim_run_for(d->sim, PS_MS(200));
+    char buf[8];
+    ssize_t n = ps_recv(d->a, fds[3], buf, sizeof(buf), 0);
+    printf("    recv() on that socket: %s\n", n < 0 ? ps_strerror((int)n) : "data?");
+    *refused = n == -ECONNREFUSED;
+    printf("   hostB's echo answered %" PRIu64 " datagrams, discard swallowed %" PRIu64 ".\n\n",
+           echo ? ps_app_stats(echo)->replies : 0, discard ? ps_app_stats(discard)->datagrams : 0);
+    for (int i = 0; i < 4; i++)
+        ps_close(d->a, fds[i]);
+    ps_app_stop(echo);
+    ps_app_stop(discard);
+    return ok;
 }
 
 static void usage(FILE *out)
@@ -201,7 +276,10 @@ int cli_demo(int argc, char **argv)
     struct ps_pinger_cfg nr = {.dst = PS_IP4(203, 0, 113, 7), .count = 1, .id = 4};
     ping(&d, d.a, &nr, 2);
 
-    printf("5. What the stacks know now:\n");
+    bool refused = false;
+    unsigned udp_ok = udp_step(&d, &refused);
+
+    printf("6. What the stacks know now:\n");
     cli_print_stack(d.a, stdout, true);
     printf("\n");
     cli_print_stack(d.r, stdout, false);
@@ -214,11 +292,13 @@ int cli_demo(int argc, char **argv)
                pcap_path, pcap_path);
         ps_pcap_close(d.pcap);
     }
-    printf("Summary: %u of 6 echo requests answered across the router; virtual time %s.\n", got,
+    printf("Summary: %u of 6 pings answered across the router; %u of 2 UDP echoes came back to the\n"
+           "ephemeral port that sent them; the closed port %s; virtual time %s.\n",
+           got, udp_ok, refused ? "refused (ECONNREFUSED)" : "did NOT refuse",
            cli_fmt_ms(ps_sim_now(d.sim), (char[32]){0}));
     ps_sim_free(d.sim);
     ps_stack_free(d.a);
     ps_stack_free(d.r);
     ps_stack_free(d.b);
-    return got == 6 || loss > 0 ? 0 : 1;
+    return (got == 6 && udp_ok == 2 && refused) || loss > 0 ? 0 : 1;
 }

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <portstack/services.h>
+
 #include "cli.h"
 
 const char *cli_fmt_ms(ps_time_t us, char buf[32])
@@ -36,6 +38,28 @@ static void describe_icmp(const uint8_t *b, size_t len, char *out, size_t n)
     default:
         snprintf(out, n, "ICMP type %u code %u", ih.type, ih.code);
     }
+}
+
+/* "port" or "port (service)". */
+static const char *port_name(uint16_t port, char buf[32])
+{
+    const char *svc = ps_service_name(port, PS_IP_PROTO_UDP);
+    if (svc)
+        snprintf(buf, 32, "%u (%s)", port, svc);
+    else
+        snprintf(buf, 32, "%u", port);
+    return buf;
+}
+
+static void describe_udp(const uint8_t *b, size_t len, const struct ps_ipv4_hdr *ih, char *out, size_t n)
+{
+    struct ps_udp_hdr uh;
+    char sp[32], dp[32];
+    if (ps_udp_parse(b, len, ih->src, ih->dst, &uh) < 0)
+        snprintf(out, n, "UDP (malformed)");
+    else
+        snprintf(out, n, "UDP %s > %s, %u bytes", port_name(uh.sport, sp), port_name(uh.dport, dp),
+                 uh.len - PS_UDP_HLEN);
 }
 
 void cli_describe_frame(const uint8_t *frame, size_t len, char *out, size_t outlen)
@@ -75,6 +99,8 @@ void cli_describe_frame(const uint8_t *frame, size_t len, char *out, size_t outl
         describe_icmp(p + ih.hlen, (size_t)ih.total_len - ih.hlen, what, sizeof(what));
     else if (ih.proto == PS_IP_PROTO_ICMP)
         snprintf(what, sizeof(what), "ICMP first fragment id %u, %u bytes", ih.id, ih.total_len - ih.hlen);
+    else if (ih.proto == PS_IP_PROTO_UDP && !ih.mf)
+        describe_udp(p + ih.hlen, (size_t)ih.total_len - ih.hlen, &ih, what, sizeof(what));
     else
         snprintf(what, sizeof(what), "protocol %u, %u bytes%s", ih.proto, ih.total_len - ih.hlen,
                  ih.mf ? " (first fragment)" : "");

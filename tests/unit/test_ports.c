@@ -323,6 +323,23 @@ TEST(reconnect_keeps_port_and_old_peer_on_failure)
     ps_stack_free(s);
 }
 
+TEST(port_secret_rekeyed_over_time)
+{
+    struct ps_config cfg;
+    ps_config_default(&cfg);
+    cfg.port_rekey_ms = 1000;
+    struct ps_stack *s = ps_stack_new(&cfg, 0);
+    REQUIRE(s);
+    ps_stack_poll(s, PS_MS(900));
+    CHECK_EQ(ps_stack_stats(s)->ports_rekey, 0);
+    ps_stack_poll(s, PS_MS(1000));
+    CHECK_EQ(ps_stack_stats(s)->ports_rekey, 1);
+    ps_stack_poll(s, PS_MS(2500));
+    CHECK_EQ(ps_stack_stats(s)->ports_rekey, 2);
+    CHECK_U64(ps_stack_next_deadline(s), PS_MS(3500));
+    ps_stack_free(s);
+}
+
 TEST(service_names_both_ways)
 {
     CHECK(strcmp(ps_service_name(7, PS_IP_PROTO_UDP), "echo") == 0);
@@ -347,6 +364,7 @@ TEST(service_names_both_ways)
 int main(void)
 {
     RUN(service_names_both_ways);
+    RUN(port_secret_rekeyed_over_time);
     RUN(reconnect_keeps_port_and_old_peer_on_failure);
     RUN(bitmap_matches_brute_force);
     RUN(bind_port0_in_range_unique_and_spread);
