@@ -8,6 +8,10 @@
  *   op >= 0xf0   instead of a frame, the stack itself pings the address in
  *                the record's first 4 bytes with (len % 5000) bytes
  *
+ * UDP sockets listen too: echo on 7 (answering from its callback), a
+ * socket bound to 5353 that never reads (its queue fills to its bound), and
+ * one connected to 198.51.100.2:53 (ICMP errors aimed at it).
+ *
  * Oracles, beyond the sanitizers: every frame the stack sends must parse
  * (Ethernet, ARP or an IPv4 header with a valid checksum, a whole ICMP
  * message with a valid checksum); and after an hour of quiet every buffer
@@ -17,7 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <portstack/apps.h>
 #include <portstack/portstack.h>
+#include <portstack/socket.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,6 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.arp_cache_size = 8;
     cfg.reasm_max_datagrams = 4;
     cfg.reasm_max_pbufs = 16;
+    cfg.max_sockets = 16;
     cfg.ip_forwarding = true;
     ps_time_t now = PS_SEC(1);
     struct ps_stack *s = ps_stack_new(&cfg, now);
@@ -77,6 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ps_iface_add_addr(ifc[0], PS_IP4(192, 0, 2, 1), 24);
     ps_iface_add_addr(ifc[1], PS_IP4(198, 51, 100, 1), 24);
     ps_route_add(s, PS_IP4(203, 0, 113, 0), 24, PS_IP4(198, 51, 100, 2), ifc[1]);
+    int err;
+    struct ps_app *echo = ps_app_start(s, "echo", 0, 7, &err);
+    int quiet = ps_socket(s, PS_SOCK_DGRAM), conn = ps_socket(s, PS_SOCK_DGRAM);
+    struct ps_sockaddr_in qa = {0, 5353}, ca = {PS_IP4(198, 51, 100, 2), 53};
+    ps_bind(s, quiet, &qa);
+    ps_connect(s, conn, &ca);
 
     while (size >= 3) {
         uint8_t op = data[0];
@@ -96,7 +109,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         data += len;
         size -= len;
     }
-    /* An hour of quiet: every timer runs out, every queue drains. */
+    /* Sockets release what they queued; then an hour of quiet: every timer
+     * runs out, every queue drains. */
+    ps_app_stop(echo);
+    ps_close(s, quiet);
+    ps_close(s, conn);
     for (int i = 0; i < 120; i++) {
         now += PS_SEC(30);
         ps_stack_poll(s, now);
