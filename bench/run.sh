@@ -29,6 +29,11 @@
 # Tunables (environment): FLOOD_COUNT (20000), BIG_COUNT (2000),
 # BIG_SIZE (4000), ROUNDS (3 runs of each, the median shown), PING_DEADLINE
 # (120 s per ping run), CORE_TIME (0.2 s per bench_core run).
+#
+# The port system (bench_ports and lwip_ports, demux and ephemeral picks,
+# side by side) runs last; PORTS_ONLY=1 runs only it (no root needed, no
+# namespaces).  Its tunables: PORTS_TIME (0.2 s a run), PORTS_REPEAT (5 runs,
+# the median shown), PORTS_MAX (100000 endpoints at most).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,6 +47,128 @@ ROUNDS=${ROUNDS:-3}
 # The responders' own --duration bound: longer than every ping run of a
 # contender could take together, so it never ends one early.
 RESPONDER_MAX=$(((2 * ROUNDS + 1) * PING_DEADLINE + 60))
+
+# ---- the port system: bench_ports (portstack) and lwip_ports (lwIP) ------------
+# Demultiplexing with 10 to 100k connected UDP endpoints and ephemeral port
+# picks at 0-100% occupancy, both stacks measured in-process by the same
+# method (bench/bench_ports.c, bench/lwip_ports.c), then printed side by side.
+# Defined here so that PORTS_ONLY=1 can run it alone: it needs neither root
+# (unless liblwip-dev must be installed) nor any network namespace.
+PORTS_TIME=${PORTS_TIME:-0.2}
+PORTS_REPEAT=${PORTS_REPEAT:-5}
+PORTS_MAX=${PORTS_MAX:-100000}
+ports_bench() {
+  local out="$build/bench-logs/ports" have_lwip=1
+  mkdir -p "$out"
+  rm -f "$out"/ports.*
+  if [ ! -x "$build/bench_ports" ]; then
+    echo "bench/run.sh: $build/bench_ports missing; build first (cmake --build $build)" >&2
+    return 1
+  fi
+  if ! dpkg-query -W -f='${Status}' liblwip-dev 2>/dev/null | grep -q "install ok installed"; then
+    if [ "$(id -u)" -eq 0 ]; then
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev liblwip-dev
+    else
+      echo "(liblwip-dev is not installed and this is not root: the lwIP column stays empty)"
+      have_lwip=0
+    fi
+  fi
+  echo "== port system: $build/bench_ports --time $PORTS_TIME --repeat $PORTS_REPEAT --max $PORTS_MAX"
+  "$build/bench_ports" --time "$PORTS_TIME" --repeat "$PORTS_REPEAT" --max "$PORTS_MAX" \
+    --tsv "$out/ports.portstack.tsv" >"$out/ports.portstack.txt" 2>"$out/ports.portstack.err" ||
+    { cat "$out/ports.portstack.err" >&2; echo "bench_ports failed (its checks, not a timing)" >&2; return 1; }
+  : >"$out/ports.lwip.tsv"
+  if [ "$have_lwip" = 1 ]; then
+    gcc -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+      -I/usr/include/lwip "$root/bench/lwip_ports.c" -o "$build/lwip_ports" -llwip -lpthread
+    echo "== port system: $build/lwip_ports (lwIP $(dpkg-query -W -f='${Version}' liblwip-dev)), same options"
+    "$build/lwip_ports" --time "$PORTS_TIME" --repeat "$PORTS_REPEAT" --max "$PORTS_MAX" \
+      --tsv "$out/ports.lwip.tsv" >"$out/ports.lwip.txt" 2>"$out/ports.lwip.err" ||
+      { cat "$out/ports.lwip.err" >&2; echo "lwip_ports failed (its checks, not a timing)" >&2; return 1; }
+  fi
+  echo
+  # Both TSVs: key, median ns, min, max, iterations (ratio.* rows: key, value).
+  awk -F'\t' -v ptxt="$out/ports.portstack.txt" '
+    FNR == 1 { side++ }
+    { v[side == 1 ? "ps" : "lw", $1] = $2 }
+    function t(x) {
+      if (x == "") return "-"
+      if (x >= 1e6) return sprintf("%.2f ms", x / 1e6)
+      if (x >= 1e4) return sprintf("%.1f us", x / 1e3)
+      return sprintf("%.1f ns", x)
+    }
+    function ratio(a, b) {
+      if (a == "" || b == "" || b + 0 == 0) return "-"
+      return (a / b >= 100) ? sprintf("%.0fx", a / b) : sprintf("%.1fx", a / b)
+    }
+    function demux(title, what,   i, n, lbl) {
+      printf "%s\n\n", title
+      printf "| endpoints | portstack: ps_ports_lookup alone | portstack: full input path | lwIP: ip4_input (full path) | lwIP / portstack (full paths) |\n"
+      printf "|---:|---:|---:|---:|---:|\n"
+      for (i = 1; i <= 4; i++) {
+        n = sizes[i]
+        if (v["ps", "demux.lookup." what "." n] == "" && v["ps", "demux.input." what "." n] == "" &&
+            v["lw", "demux.input." what "." n] == "") continue
+        printf "| %s | %s | %s | %s | %s |\n", names[i], t(v["ps", "demux.lookup." what "." n]),
+          t(v["ps", "demux.input." what "." n]), t(v["lw", "demux.input." what "." n]),
+          ratio(v["lw", "demux.input." what "." n], v["ps", "demux.input." what "." n])
+      }
+      printf "\n"
+    }
+    function pick(title, what, lwname,   i, p) {
+      printf "%s\n\n", title
+      printf "| ephemeral range occupied | portstack | lwIP: %s | lwIP / portstack |\n", lwname
+      printf "|---:|---:|---:|---:|\n"
+      for (i = 1; i <= 5; i++) {
+        p = occ[i]
+        printf "| %s%% %s| %s | %s | %s |\n", p, (p == 100 ? "(the pick fails) " : ""),
+          t(v["ps", "pick." what "." p]), t(v["lw", "pick." what "." p]),
+          ratio(v["lw", "pick." what "." p], v["ps", "pick." what "." p])
+      }
+      printf "\n"
+    }
+    function r(x) { return x == "" ? "-" : sprintf("%.2fx", x) }
+    END {
+      split("10 1000 10000 100000", sizes, " "); split("10 1k 10k 100k", names, " ")
+      split("0 50 90 99 100", occ, " ")
+      demux("demux, a datagram to one of N connected UDP endpoints (random flows), time per datagram", "hit")
+      demux("demux, a datagram to a port nobody holds (ICMP port unreachable sent), time per datagram", "miss")
+      demux("demux, a datagram to a wildcard listener (0.0.0.0:7) among N connected endpoints", "wild")
+      printf "demux, the same lookup alone for 16 hot flows among N (portstack; the algorithm without cache misses)\n\n"
+      printf "| endpoints | portstack: ps_ports_lookup |\n|---:|---:|\n"
+      for (i = 1; i <= 4; i++) if (v["ps", "demux.lookup.hot." sizes[i]] != "")
+        printf "| %s | %s |\n", names[i], t(v["ps", "demux.lookup.hot." sizes[i]])
+      printf "\nset-up, connecting N endpoints one after another (one cold pass), time per endpoint\n\n"
+      printf "| endpoints | portstack: ps_ports_connect | lwIP: udp_new + udp_bind + udp_connect | lwIP / portstack |\n"
+      printf "|---:|---:|---:|---:|\n"
+      for (i = 1; i <= 4; i++) if (v["ps", "demux.setup." sizes[i]] != "" || v["lw", "demux.setup." sizes[i]] != "")
+        printf "| %s | %s | %s | %s |\n", names[i], t(v["ps", "demux.setup." sizes[i]]),
+          t(v["lw", "demux.setup." sizes[i]]), ratio(v["lw", "demux.setup." sizes[i]], v["ps", "demux.setup." sizes[i]])
+      printf "\n"
+      pick("ephemeral pick for bind(port 0), then release (occupancy constant)", "bind", "udp_bind(pcb, ANY, 0)")
+      pick("ephemeral pick for connect() of an unbound socket, then release", "connect", "udp_connect")
+      printf "scaling (informational; targets from issue 3)\n\n"
+      printf "| ratio | portstack | lwIP | target |\n|---|---:|---:|---:|\n"
+      printf "| demux at the largest N / at 10: lookup alone, random flows | %s | - | <= 1.5x |\n", r(v["ps", "ratio.demux.lookup"])
+      printf "| demux at the largest N / at 10: lookup alone, 16 hot flows | %s | - | <= 1.5x |\n", r(v["ps", "ratio.demux.hot"])
+      printf "| demux at the largest N / at 10: full input path, random flows | %s | %s | <= 1.5x |\n", r(v["ps", "ratio.demux.input"]), r(v["lw", "ratio.demux.input"])
+      printf "| bind(0) pick at 99%% / at 0%% | %s | %s | <= 3x |\n", r(v["ps", "ratio.pick.bind"]), r(v["lw", "ratio.pick.bind"])
+      printf "| connect() pick at 99%% / at 0%% | %s | %s | <= 3x |\n", r(v["ps", "ratio.pick.connect"]), r(v["lw", "ratio.pick.connect"])
+      printf "\n"
+      while ((getline line < ptxt) > 0) if (line ~ /target (met|missed)|skipped|memory reference/) print line
+    }' "$out/ports.portstack.tsv" "$out/ports.lwip.tsv"
+  echo
+  echo "Each cell: the median of $PORTS_REPEAT runs of ~$PORTS_TIME s (min and max in $out/ports.*.tsv;"
+  echo "each program's own tables in $out/ports.*.txt).  portstack's full input path: an Ethernet + IPv4 +"
+  echo "UDP frame into ps_iface_input, the datagram queued and read by the socket's readiness callback;"
+  echo "lwIP's: the same IPv4 + UDP packet into a fresh PBUF_RAM pbuf, ip4_input, read in the recv callback."
+}
+
+if [ "${PORTS_ONLY:-0}" = 1 ]; then
+  ports_bench
+  exit
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench/run.sh: needs root (network namespaces, TAP devices, ping -f); run: sudo $0 $*" >&2
@@ -304,3 +431,6 @@ echo
 echo "== in-process microbenchmarks: $build/bench_core --time $CORE_TIME"
 echo
 "$build/bench_core" --time "$CORE_TIME"
+
+echo
+ports_bench
