@@ -159,4 +159,75 @@
 #define PS_DEFAULT_SNDBUF 65536
 #endif
 
+
+/* ---- TCP ------------------------------------------------------------------ */
+
+/* Default SO_RCVBUF of a TCP socket (bytes): the receive ring allocated
+ * when the connection is created; the window advertised comes from it. */
+#ifndef PS_DEFAULT_TCP_RCVBUF
+#define PS_DEFAULT_TCP_RCVBUF 65536
+#endif
+/* Maximum segment lifetime (ms); TIME_WAIT lasts 2*MSL (RFC 9293 3.4.2).
+ * Linux effectively uses 30 s (TIME_WAIT 60 s). */
+#ifndef PS_DEFAULT_TCP_MSL_MS
+#define PS_DEFAULT_TCP_MSL_MS 30000
+#endif
+/* Retransmission timeout bounds (RFC 6298: initial 1 s, minimum 1 s
+ * SHOULD, but Linux's 200 ms minimum is the practice on fast paths). */
+#ifndef PS_DEFAULT_TCP_RTO_INITIAL_MS
+#define PS_DEFAULT_TCP_RTO_INITIAL_MS 1000
+#endif
+#ifndef PS_DEFAULT_TCP_RTO_MIN_MS
+#define PS_DEFAULT_TCP_RTO_MIN_MS 200
+#endif
+#ifndef PS_DEFAULT_TCP_RTO_MAX_MS
+#define PS_DEFAULT_TCP_RTO_MAX_MS 60000
+#endif
+/* Delayed-ACK timer (ms); RFC 9293 3.8.6.3 and the issue ask <= 200 ms. */
+#ifndef PS_DEFAULT_TCP_DELACK_MS
+#define PS_DEFAULT_TCP_DELACK_MS 40
+#endif
+/* SYN (or SYN-ACK) retransmissions before a connect gives up (ETIMEDOUT),
+ * and data retransmissions before an established connection does. */
+#ifndef PS_DEFAULT_TCP_SYN_RETRIES
+#define PS_DEFAULT_TCP_SYN_RETRIES 6
+#endif
+#ifndef PS_DEFAULT_TCP_RETRIES
+#define PS_DEFAULT_TCP_RETRIES 15
+#endif
+/* FIN_WAIT_2 timeout of a connection its socket has closed (ms). */
+#ifndef PS_DEFAULT_TCP_FIN_WAIT2_MS
+#define PS_DEFAULT_TCP_FIN_WAIT2_MS 60000
+#endif
+/* Listen backlog: the largest accept queue a listen() may ask for, and
+ * the half-open (SYN_RECEIVED) connections a listener may hold. */
+#ifndef PS_DEFAULT_TCP_BACKLOG_MAX
+#define PS_DEFAULT_TCP_BACKLOG_MAX 4096
+#endif
+#ifndef PS_DEFAULT_TCP_SYNQ_MAX
+#define PS_DEFAULT_TCP_SYNQ_MAX 256
+#endif
+/* Out-of-order ranges a connection keeps above RCV.NXT (the data sits in
+ * the receive ring itself; this bounds the bookkeeping).  The array in the
+ * connection block has PS_TCP_OOO_SLOTS entries; the run-time value is
+ * clamped to it. */
+#ifndef PS_TCP_OOO_SLOTS
+#define PS_TCP_OOO_SLOTS 16
+#endif
+#ifndef PS_DEFAULT_TCP_OOO_MAX
+#define PS_DEFAULT_TCP_OOO_MAX 8
+#endif
+/* Connections in TIME_WAIT at once; beyond it the oldest is dropped. */
+#ifndef PS_DEFAULT_TCP_TIMEWAIT_MAX
+#define PS_DEFAULT_TCP_TIMEWAIT_MAX 512
+#endif
+/* RFC 5961 challenge ACKs per second (per stack). */
+#ifndef PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT
+#define PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT 100
+#endif
+/* Initial window in segments (RFC 6928). */
+#ifndef PS_TCP_INIT_CWND_SEGS
+#define PS_TCP_INIT_CWND_SEGS 10
+#endif
+
 #endif /* PORTSTACK_CONFIG_H */

@@ -45,6 +45,18 @@ struct ps_config {
     unsigned udp_rcvbuf;       /* default UDP receive queue, bytes */
     unsigned udp_rcvq_max;     /* UDP receive queue, datagrams */
     unsigned sndbuf;           /* default send buffer, bytes */
+    unsigned tcp_rcvbuf;       /* default TCP receive buffer, bytes */
+    unsigned tcp_msl_ms;       /* maximum segment lifetime; TIME_WAIT is 2*MSL */
+    unsigned tcp_rto_initial_ms, tcp_rto_min_ms, tcp_rto_max_ms; /* RFC 6298 */
+    unsigned tcp_delack_ms;    /* delayed-ACK timer (<= 200) */
+    unsigned tcp_syn_retries;  /* SYN retransmissions before ETIMEDOUT */
+    unsigned tcp_retries;      /* data retransmissions before ETIMEDOUT */
+    unsigned tcp_fin_wait2_ms; /* FIN_WAIT_2 timeout of a closed socket */
+    unsigned tcp_backlog_max;  /* cap of listen()'s backlog (accept queue) */
+    unsigned tcp_synq_max;     /* half-open connections per listener */
+    unsigned tcp_ooo_max;      /* out-of-order ranges per connection */
+    unsigned tcp_timewait_max; /* TIME_WAIT connections per stack */
+    unsigned tcp_challenge_ack_limit; /* RFC 5961 challenge ACKs per second */
     uint8_t default_ttl;       /* TTL of packets the stack originates */
     bool ip_forwarding;        /* act as a router between interfaces */
     bool icmp_echo_reply;      /* answer pings (default on) */

@@ -91,7 +91,51 @@ struct ps_stack;
     X(udp_drop_no_port, "UDP datagrams for a port no socket holds")             \
     X(udp_drop_rcvbuf, "UDP datagrams dropped on a full receive queue")         \
     X(udp_drop_broadcast, "UDP broadcasts with no socket to take them")         \
-    X(sock_table_full, "sockets refused: the socket table is full")
+    X(sock_table_full, "sockets refused: the socket table is full")             \
+    /* TCP */                                                                   \
+    X(tcp_rx, "TCP segments received")                                          \
+    X(tcp_tx, "TCP segments sent")                                              \
+    X(tcp_drop_checksum, "TCP segments with a bad checksum")                    \
+    X(tcp_drop_malformed, "TCP segments malformed (header, options, flags)")    \
+    X(tcp_drop_broadcast, "TCP segments to a broadcast or multicast address")   \
+    X(tcp_drop_no_port, "TCP segments for no connection or listener (RST sent)")\
+    X(tcp_drop_out_of_window, "TCP segments outside the receive window")        \
+    X(tcp_drop_paws, "TCP segments rejected by PAWS (old timestamp)")           \
+    X(tcp_drop_bad_ack, "TCP segments with an unacceptable ACK")                \
+    X(tcp_drop_listen, "TCP segments to a listener that were not a SYN")        \
+    X(tcp_drop_syn_sent, "TCP segments dropped in SYN-SENT")                    \
+    X(tcp_drop_rcvbuf, "TCP payload bytes dropped: no room in the buffer")      \
+    X(tcp_drop_after_close, "TCP connections reset: data after close")          \
+    X(tcp_rst_tx, "TCP resets sent")                                            \
+    X(tcp_rst_rx, "TCP resets accepted")                                        \
+    X(tcp_rst_ignored, "TCP resets ignored (not exactly at RCV.NXT)")           \
+    X(tcp_challenge_ack, "TCP challenge ACKs sent (RFC 5961)")                  \
+    X(tcp_challenge_ack_limited, "TCP challenge ACKs not sent: rate limit")     \
+    X(tcp_retransmits, "TCP segments retransmitted")                            \
+    X(tcp_rto_timeouts, "TCP retransmission timeouts")                          \
+    X(tcp_fast_retransmits, "TCP fast retransmissions (3 duplicate ACKs)")      \
+    X(tcp_persist_probes, "TCP zero-window probes sent")                        \
+    X(tcp_delayed_acks, "TCP ACKs sent by the delayed-ACK timer")               \
+    X(tcp_ooo_segments, "TCP segments received out of order and kept")          \
+    X(tcp_ooo_drop, "TCP out-of-order segments dropped (range table full)")     \
+    X(tcp_dup_segments, "TCP segments wholly duplicate")                        \
+    X(tcp_accept_overflow, "TCP handshakes dropped: accept queue full")         \
+    X(tcp_synq_overflow, "TCP SYNs dropped: half-open queue full")              \
+    X(tcp_no_socket, "TCP connections reset: no socket table entry for them")   \
+    X(tcp_conn_open, "TCP connections established")                             \
+    X(tcp_conn_active, "TCP connections opened actively (connect)")             \
+    X(tcp_conn_passive, "TCP connections opened passively (accept)")            \
+    X(tcp_conn_reset, "TCP connections reset by the peer")                      \
+    X(tcp_conn_refused, "TCP connections refused (RST or ICMP in SYN-SENT)")    \
+    X(tcp_conn_timeout, "TCP connections given up after retransmissions")       \
+    X(tcp_conn_abort, "TCP connections aborted locally (RST sent)")             \
+    X(tcp_timewait, "TCP connections entering TIME-WAIT")                       \
+    X(tcp_timewait_overflow, "TCP TIME-WAIT connections dropped early (bound)") \
+    X(tcp_timewait_reopen, "TCP TIME-WAIT quadruples reopened by a new SYN")    \
+    X(tcp_fin_wait2_timeout, "TCP FIN-WAIT-2 connections timed out")            \
+    X(tcp_icmp_err, "ICMP errors matched to a TCP connection")                  \
+    X(tcp_icmp_bad_seq, "ICMP errors quoting a sequence not in flight")         \
+    X(tcp_pmtu_lowered, "TCP MSS lowered by fragmentation-needed")
 
 struct ps_stats {
 #define PS_STATS_FIELD(name, desc) uint64_t name;

@@ -119,7 +119,8 @@ static void usage(FILE *out)
             "  SIGUSR1 prints the interfaces, routes and ARP cache.  --ping makes the host\n"
             "  ping ADDR itself (N probes, 1 s apart, default 5; BYTES of payload, default 56).\n"
             "  --serve runs services on ports, e.g. --serve echo:7,discard:9 (a service alone\n"
-            "  takes its well-known port); services: echo (RFC 862), discard (RFC 863).\n"
+            "  takes its well-known port), over UDP and TCP alike; services: echo (RFC 862),\n"
+            "  discard (RFC 863).\n"
             "  The socket table is printed like `ss -tuna` on SIGUSR1 and at exit.\n");
 }
 
@@ -276,6 +277,7 @@ int cli_run(int argc, char **argv)
             return 1;
         }
         printf("portstack: serving %s on udp port %u\n", ps_app_name(apps[i]), ps_app_port(apps[i]));
+        printf("portstack: serving %s on tcp port %u\n", ps_app_name(apps[i]), ps_app_port(apps[i]));
     }
     fflush(stdout);
 

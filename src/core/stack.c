@@ -36,6 +36,20 @@ void ps_config_default(struct ps_config *cfg)
     cfg->udp_rcvbuf = PS_DEFAULT_UDP_RCVBUF;
     cfg->udp_rcvq_max = PS_DEFAULT_UDP_RCVQ_MAX;
     cfg->sndbuf = PS_DEFAULT_SNDBUF;
+    cfg->tcp_rcvbuf = PS_DEFAULT_TCP_RCVBUF;
+    cfg->tcp_msl_ms = PS_DEFAULT_TCP_MSL_MS;
+    cfg->tcp_rto_initial_ms = PS_DEFAULT_TCP_RTO_INITIAL_MS;
+    cfg->tcp_rto_min_ms = PS_DEFAULT_TCP_RTO_MIN_MS;
+    cfg->tcp_rto_max_ms = PS_DEFAULT_TCP_RTO_MAX_MS;
+    cfg->tcp_delack_ms = PS_DEFAULT_TCP_DELACK_MS;
+    cfg->tcp_syn_retries = PS_DEFAULT_TCP_SYN_RETRIES;
+    cfg->tcp_retries = PS_DEFAULT_TCP_RETRIES;
+    cfg->tcp_fin_wait2_ms = PS_DEFAULT_TCP_FIN_WAIT2_MS;
+    cfg->tcp_backlog_max = PS_DEFAULT_TCP_BACKLOG_MAX;
+    cfg->tcp_synq_max = PS_DEFAULT_TCP_SYNQ_MAX;
+    cfg->tcp_ooo_max = PS_DEFAULT_TCP_OOO_MAX;
+    cfg->tcp_timewait_max = PS_DEFAULT_TCP_TIMEWAIT_MAX;
+    cfg->tcp_challenge_ack_limit = PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT;
     cfg->default_ttl = PS_DEFAULT_TTL;
     cfg->ip_forwarding = false;
     cfg->icmp_echo_reply = true;
@@ -54,7 +68,9 @@ static bool config_valid(const struct ps_config *c)
 {
     return c->pbuf_small_count > 0 && c->route_max > 0 && c->arp_cache_size > 0 &&
            c->arp_queue_len > 0 && c->reasm_max_frags > 0 && c->default_ttl > 0 && c->max_sockets > 0 &&
-           c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi;
+           c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi &&
+           c->tcp_rto_min_ms > 0 && c->tcp_rto_min_ms <= c->tcp_rto_max_ms && c->tcp_rto_initial_ms > 0 &&
+           c->tcp_delack_ms <= 500;
 }
 
 struct ps_stack *ps_stack_new(const struct ps_config *cfg, ps_time_t now)
@@ -77,6 +93,7 @@ struct ps_stack *ps_stack_new(const struct ps_config *cfg, ps_time_t now)
     derive_key(&s->key_ipid, s->cfg.seed, 3);
     derive_key(&s->key_demux, s->cfg.seed, 4);
     derive_key(&s->key_port, s->cfg.seed, 5);
+    derive_key(&s->key_isn, s->cfg.seed, 6);
     if (ps_pbuf_pools_init(s) != 0 || ps_net_init(s) != 0 || ps_transport_init(s) != 0) {
         ps_stack_free(s);
         return NULL;

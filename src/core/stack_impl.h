@@ -33,6 +33,7 @@ struct ps_stack {
     struct ps_siphash_key key_ipid;  /* IP ID buckets */
     struct ps_siphash_key key_demux; /* port table hashes (quadruples) */
     struct ps_siphash_key key_port;  /* RFC 6056 port offsets (re-keyed) */
+    struct ps_siphash_key key_isn;   /* RFC 6528 TCP initial sequence numbers */
     struct ps_stats stats;
     struct ps_pbuf_pool pools[PS_POOL_COUNT];
     struct ps_timer_heap timers;
@@ -42,6 +43,7 @@ struct ps_stack {
     uint16_t ephemeral_lo, ephemeral_hi;
     struct ps_timer port_rekey_timer;
     struct ps_sockets *sockets;
+    struct ps_tcp *tcp;              /* TCP's per-stack state (tcp.h) */
 };
 
 #define PS_STAT_INC(s, name) ((s)->stats.name++)

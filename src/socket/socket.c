@@ -4,6 +4,7 @@
  * returns at once; errors are negative errno values.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,17 +27,15 @@ int ps_sockets_init(struct ps_stack *s)
         return -ENOMEM; /* ps_sockets_fini frees what was had */
     for (unsigned i = 0; i < t->max; i++)
         t->free_map[i / 64] |= (uint64_t)1 << (i % 64);
+    ps_stream_register(s);
     return 0;
 }
 
-static void sock_release(struct ps_stack *s, struct ps_sock *sk)
+/* Return an entry to the free map. */
+static void slot_free(struct ps_sockets *t, struct ps_sock *sk)
 {
-    struct ps_sockets *t = s->sockets;
-    if (sk->type == PS_SOCK_DGRAM)
-        ps_udp_pcb_close(s, &sk->u.udp);
-    else
-        ps_stream_close(s, &sk->u.stream);
     sk->used = false;
+    sk->hidden = false;
     unsigned fd = (unsigned)sk->fd;
     t->free_map[fd / 64] |= (uint64_t)1 << (fd % 64);
     if (fd / 64 < t->hint)
@@ -44,15 +43,41 @@ static void sock_release(struct ps_stack *s, struct ps_sock *sk)
     t->nused--;
 }
 
+static void sock_release(struct ps_stack *s, struct ps_sock *sk)
+{
+    if (sk->type == PS_SOCK_DGRAM) {
+        ps_udp_pcb_close(s, &sk->u.udp);
+    } else {
+        bool abort = sk->linger.l_onoff && sk->linger.l_linger == 0;
+        if (ps_stream_close(s, &sk->u.stream, abort)) {
+            /* The connection finishes without its socket: the entry stays,
+             * hidden, until TCP's release upcall. */
+            sk->hidden = true;
+            sk->cb = NULL;
+            sk->cb_ctx = NULL;
+            return;
+        }
+    }
+    slot_free(s->sockets, sk);
+}
+
 void ps_sockets_fini(struct ps_stack *s)
 {
     struct ps_sockets *t = s->sockets;
     if (!t)
         return;
-    if (t->tab && t->free_map)
-        for (unsigned i = 0; i < t->max; i++)
-            if (t->tab[i].used)
-                sock_release(s, &t->tab[i]);
+    if (t->tab && t->free_map) {
+        for (unsigned i = 0; i < t->max; i++) {
+            struct ps_sock *sk = &t->tab[i];
+            if (!sk->used)
+                continue;
+            if (sk->type == PS_SOCK_DGRAM)
+                ps_udp_pcb_close(s, &sk->u.udp);
+            else
+                ps_tcb_destroy(s, &sk->u.stream.tcb); /* silently: the stack goes */
+            slot_free(t, sk);
+        }
+    }
     free(t->tab);
     free(t->free_map);
     free(t);
@@ -81,12 +106,12 @@ struct ps_sock *ps_sock_get(struct ps_stack *s, int fd)
     if (!s || !s->sockets || fd < 0 || (unsigned)fd >= s->sockets->max)
         return NULL;
     struct ps_sock *sk = &s->sockets->tab[fd];
-    return sk->used ? sk : NULL;
+    return sk->used && !sk->hidden ? sk : NULL;
 }
 
 struct ps_endpoint *ps_sock_ep(struct ps_sock *sk)
 {
-    return sk->type == PS_SOCK_DGRAM ? &sk->u.udp.ep : &sk->u.stream.ep;
+    return sk->type == PS_SOCK_DGRAM ? &sk->u.udp.ep : &sk->u.stream.tcb.ep;
 }
 
 /* UDP's event hook: readiness may have changed. */
@@ -94,6 +119,63 @@ static void udp_event(struct ps_stack *s, void *ctx)
 {
     (void)s;
     ps_sock_notify(ctx);
+}
+
+/* ---- TCP's upcalls ------------------------------------------------------------------ */
+
+struct ps_sock *ps_sock_of_tcb(struct ps_tcb *tcb)
+{
+    return (struct ps_sock *)(void *)((char *)tcb - offsetof(struct ps_sock, u.stream.tcb));
+}
+
+static void tcp_event(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    (void)s;
+    struct ps_sock *sk = ps_sock_of_tcb(tcb);
+    if (sk->used && !sk->hidden)
+        ps_sock_notify(sk);
+}
+
+/* A hidden entry for a new connection of a listener, with the listener's
+ * options. */
+static struct ps_tcb *tcp_spawn(struct ps_stack *s, struct ps_tcb *lst)
+{
+    int fd = slot_take(s->sockets);
+    if (fd < 0) {
+        PS_STAT_INC(s, sock_table_full);
+        return NULL;
+    }
+    struct ps_sock *parent = ps_sock_of_tcb(lst);
+    struct ps_sock *sk = &s->sockets->tab[fd];
+    memset(sk, 0, sizeof(*sk));
+    sk->used = true;
+    sk->hidden = true;
+    sk->type = PS_SOCK_STREAM;
+    sk->fd = fd;
+    sk->sndbuf = parent->sndbuf;
+    sk->linger = parent->linger;
+    sk->nodelay = parent->nodelay;
+    struct ps_tcb *c = &sk->u.stream.tcb;
+    ps_tcb_init(s, c);
+    c->rcvbuf = lst->rcvbuf;
+    c->sndbuf = lst->sndbuf;
+    c->ttl = lst->ttl;
+    c->nodelay = lst->nodelay;
+    c->ep.flags = lst->ep.flags & (PS_EP_REUSEADDR | PS_EP_REUSEPORT);
+    return c;
+}
+
+static void tcp_release(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    struct ps_sock *sk = ps_sock_of_tcb(tcb);
+    if (sk->used && sk->hidden)
+        slot_free(s->sockets, sk);
+}
+
+void ps_stream_register(struct ps_stack *s)
+{
+    struct ps_tcp_upcalls up = {.event = tcp_event, .spawn = tcp_spawn, .release = tcp_release};
+    ps_tcp_set_upcalls(s, &up);
 }
 
 /* ---- the calls ---------------------------------------------------------------------- */

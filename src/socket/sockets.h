@@ -9,7 +9,7 @@
  * poll.c        ps_poll, readiness callbacks
  * sstable.c     the table iterator and the `ss -tuna` formatter
  * strerror.c    ps_strerror
- * stream.c      STREAM sockets at the ports level (the TCP hook)
+ * stream.c      STREAM sockets on TCP (transport/tcp.h)
  */
 #ifndef PS_SOCKET_SOCKETS_H
 #define PS_SOCKET_SOCKETS_H
@@ -17,21 +17,21 @@
 #include <portstack/socket.h>
 
 #include "transport/ports.h"
+#include "transport/tcp.h"
 #include "transport/udp.h"
 
-/* A STREAM socket until the TCP issue lands: its endpoint (so binding,
- * listening and the bind matrix work) and its options.  TCP replaces this
- * with its connection block; every function in stream.c is the hook. */
+/* A STREAM socket: its TCP connection block, kept in the table entry.  A
+ * closed socket whose connection is still finishing (an orphan), or a
+ * connection waiting for accept(), holds a hidden entry: no socket number
+ * reaches it, the listing shows it with fd -1, and TCP's release upcall
+ * frees it. */
 struct ps_stream {
-    struct ps_endpoint ep;
-    unsigned rcvbuf;
-    uint8_t ttl; /* 0 = the stack default */
-    int backlog;
-    bool shut_rd, shut_wr;
+    struct ps_tcb tcb;
 };
 
 struct ps_sock {
     bool used;
+    bool hidden; /* used by a connection without a socket number */
     int type; /* PS_SOCK_STREAM / PS_SOCK_DGRAM */
     int fd;
     ps_sock_event_fn cb;
@@ -75,7 +75,12 @@ void ps_sock_notify(struct ps_sock *sk);
 /* The state as ss prints it (sstable.c). */
 const char *ps_sock_state(struct ps_sock *sk);
 
-/* ---- STREAM (stream.c): the TCP hook ------------------------------------------ */
+/* ---- STREAM (stream.c): on TCP ---------------------------------------------- */
+
+/* The socket entry holding a connection block. */
+struct ps_sock *ps_sock_of_tcb(struct ps_tcb *tcb);
+/* Register the socket layer's TCP upcalls (socket.c). */
+void ps_stream_register(struct ps_stack *s);
 
 void ps_stream_init(struct ps_stack *s, struct ps_stream *st);
 int ps_stream_listen(struct ps_stack *s, struct ps_stream *st, int backlog);
@@ -84,7 +89,9 @@ int ps_stream_connect(struct ps_stack *s, struct ps_stream *st, const struct ps_
 ssize_t ps_stream_send(struct ps_stack *s, struct ps_stream *st, const void *buf, size_t len, int flags);
 ssize_t ps_stream_recv(struct ps_stack *s, struct ps_stream *st, void *buf, size_t len, int flags);
 int ps_stream_shutdown(struct ps_stack *s, struct ps_stream *st, int how);
-void ps_stream_close(struct ps_stack *s, struct ps_stream *st);
+/* Close from the socket: true if the connection lives on (the entry is
+ * hidden until TCP releases it). */
+bool ps_stream_close(struct ps_stack *s, struct ps_stream *st, bool abort);
 short ps_stream_poll(const struct ps_stream *st);
 const char *ps_stream_state(const struct ps_stream *st);
 size_t ps_stream_recv_q(const struct ps_stream *st);

@@ -29,12 +29,12 @@ static int int_out(void *val, size_t *len, int v)
 
 static unsigned *rcvbuf_of(struct ps_sock *sk)
 {
-    return sk->type == PS_SOCK_DGRAM ? &sk->u.udp.rcvbuf : &sk->u.stream.rcvbuf;
+    return sk->type == PS_SOCK_DGRAM ? &sk->u.udp.rcvbuf : &sk->u.stream.tcb.rcvbuf;
 }
 
 static uint8_t *ttl_of(struct ps_sock *sk)
 {
-    return sk->type == PS_SOCK_DGRAM ? &sk->u.udp.ttl : &sk->u.stream.ttl;
+    return sk->type == PS_SOCK_DGRAM ? &sk->u.udp.ttl : &sk->u.stream.tcb.ttl;
 }
 
 static void set_flag(struct ps_endpoint *ep, uint16_t flag, int on)
@@ -79,10 +79,15 @@ static int set_socket_level(struct ps_sock *sk, int name, const void *val, size_
     if (v < 0)
         return -EINVAL;
     unsigned size = (unsigned)v > PS_MAX_SOCKBUF ? PS_MAX_SOCKBUF : (unsigned)v;
-    if (name == PS_SO_RCVBUF)
+    /* TCP sizes its rings when a connection is created: a change applies
+     * to the next connection (and to those a listener accepts). */
+    if (name == PS_SO_RCVBUF) {
         *rcvbuf_of(sk) = size;
-    else
+    } else {
         sk->sndbuf = size;
+        if (sk->type == PS_SOCK_STREAM)
+            sk->u.stream.tcb.sndbuf = size;
+    }
     return 0;
 }
 
@@ -132,7 +137,11 @@ int ps_setsockopt(struct ps_stack *s, int fd, int level, int name, const void *v
             return -ENOPROTOOPT;
         if ((rc = int_in(val, len, &v)) != 0)
             return rc;
-        sk->nodelay = v != 0; /* TCP hook: Nagle reads it */
+        sk->nodelay = v != 0;
+        sk->u.stream.tcb.nodelay = sk->nodelay; /* Nagle reads it */
+        if (sk->nodelay)
+            ps_tcp_output(s, &sk->u.stream.tcb); /* what Nagle held goes now */
+        ps_tcp_flush_events(s);
         return 0;
     }
     default:
@@ -160,7 +169,7 @@ static int get_socket_level(struct ps_sock *sk, int name, void *val, size_t *len
         if (!val || !len || *len < sizeof(int))
             return -EINVAL;
         /* Reading it clears it, as POSIX says. */
-        int e = sk->type == PS_SOCK_DGRAM ? ps_udp_take_error(&sk->u.udp) : 0;
+        int e = sk->type == PS_SOCK_DGRAM ? ps_udp_take_error(&sk->u.udp) : ps_tcp_take_error(&sk->u.stream.tcb);
         return int_out(val, len, e);
     }
     default: return -ENOPROTOOPT;

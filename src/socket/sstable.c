@@ -22,7 +22,7 @@ static void sock_info(struct ps_sock *sk, struct ps_sock_info *info)
 {
     const struct ps_endpoint *ep = ps_sock_ep(sk);
     memset(info, 0, sizeof(*info));
-    info->fd = sk->fd;
+    info->fd = sk->hidden ? -1 : sk->fd;
     info->type = sk->type;
     info->state = ps_sock_state(sk);
     if (sk->type == PS_SOCK_DGRAM) {
@@ -51,7 +51,9 @@ void ps_socket_foreach(struct ps_stack *s, int (*fn)(void *ctx, const struct ps_
         if (fn(ctx, &info))
             return;
     }
-    /* TCP hook: TIME_WAIT records follow here, with fd -1. */
+    /* Connections without a socket (closed ones finishing, TIME_WAIT, or
+     * waiting for accept) are hidden entries of the table, listed above
+     * with fd -1. */
 }
 
 /* ---- ss ------------------------------------------------------------------------ */

@@ -375,6 +375,21 @@ static int pick_for_peer(struct ps_stack *s, struct ps_ports *t, const struct ps
 
 /* ---- the API ------------------------------------------------------------------------ */
 
+/* Put ep on addr:port as an explicitly chosen port (bind, or a connection
+ * accepted on a listener's port); on failure ep is left unbound. */
+static int take_port(struct ps_ports *t, struct ps_endpoint *ep, ps_ip4_t addr, uint16_t port)
+{
+    ep->laddr = addr;
+    ep->lport = port;
+    ep->flags &= (uint16_t)~PS_EP_AUTOBIND;
+    int rc = bucket_add(t, ep);
+    if (rc != 0) {
+        ep->laddr = 0;
+        ep->lport = 0;
+    }
+    return rc;
+}
+
 int ps_ports_bind(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t addr, uint16_t port)
 {
     struct ps_ports *t = table_of(s, ep->proto);
@@ -393,17 +408,10 @@ int ps_ports_bind(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t addr, uin
         PS_STAT_INC(s, ports_bind_conflict);
         return -EADDRINUSE;
     }
-    ep->laddr = addr;
-    ep->lport = port;
-    ep->flags &= (uint16_t)~PS_EP_AUTOBIND;
-    int rc = bucket_add(t, ep);
-    if (rc != 0) {
-        ep->laddr = 0;
-        ep->lport = 0;
-        return rc;
-    }
-    bound_insert(s, t, ep);
-    return 0;
+    int rc = take_port(t, ep, addr, port);
+    if (rc == 0)
+        bound_insert(s, t, ep);
+    return rc;
 }
 
 int ps_ports_listen(struct ps_stack *s, struct ps_endpoint *ep)
@@ -469,6 +477,27 @@ int ps_ports_connect(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr,
     ep->rport = rport;
     ep->flags |= PS_EP_CONNECTED;
     struct ps_endpoint **h = quad_head(s, t, laddr, ep->lport, raddr, rport);
+    ep->hash_next = *h;
+    *h = ep;
+    return 0;
+}
+
+int ps_ports_attach(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr, uint16_t lport, ps_ip4_t raddr,
+                    uint16_t rport)
+{
+    struct ps_ports *t = table_of(s, ep->proto);
+    if (ep->flags & PS_EP_BOUND)
+        return -EINVAL;
+    if (quad_find(s, t, laddr, lport, raddr, rport))
+        return -EADDRINUSE;
+    int rc = take_port(t, ep, laddr, lport);
+    if (rc != 0)
+        return rc;
+    ep->bound_laddr = laddr;
+    ep->raddr = raddr;
+    ep->rport = rport;
+    ep->flags |= PS_EP_CONNECTED;
+    struct ps_endpoint **h = quad_head(s, t, laddr, lport, raddr, rport);
     ep->hash_next = *h;
     *h = ep;
     return 0;
@@ -545,6 +574,10 @@ struct ps_endpoint *ps_ports_lookup(struct ps_stack *s, uint8_t proto, ps_ip4_t 
                                     uint16_t dport)
 {
     struct ps_ports *t = table_of(s, proto);
+    /* A port nobody holds (a scan, a stray datagram) is known from the
+     * bitmap alone, without hashing anything. */
+    if (!ps_port_bitmap_test(&t->any, dport))
+        return NULL;
     struct ps_endpoint *e = quad_find(s, t, dst, dport, src, sport);
     if (e)
         return e;

@@ -71,6 +71,13 @@ int ps_ports_listen(struct ps_stack *s, struct ps_endpoint *ep);
 int ps_ports_connect(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr, ps_ip4_t raddr,
                      uint16_t rport);
 
+/* A connection a TCP listener accepted: ep takes laddr:lport (the
+ * listener's port; the bind rules were checked when the listener bound)
+ * and goes straight into the quad hash with raddr:rport.  0, -EADDRINUSE
+ * (the quadruple is taken) or -ENOBUFS. */
+int ps_ports_attach(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr, uint16_t lport, ps_ip4_t raddr,
+                    uint16_t rport);
+
 /* Undo connect (UDP connect to AF_UNSPEC): back to bound-only. */
 void ps_ports_disconnect(struct ps_stack *s, struct ps_endpoint *ep);
 

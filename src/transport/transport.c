@@ -7,11 +7,12 @@
 #include "core/stack_impl.h"
 #include "socket/sockets.h"
 #include "transport/ports.h"
+#include "transport/tcp.h"
 #include "transport/udp.h"
 
 int ps_transport_init(struct ps_stack *s)
 {
-    if (ps_ports_init(s) != 0 || ps_sockets_init(s) != 0)
+    if (ps_ports_init(s) != 0 || ps_tcp_init(s) != 0 || ps_sockets_init(s) != 0)
         return -1;
     return 0;
 }
@@ -19,6 +20,7 @@ int ps_transport_init(struct ps_stack *s)
 void ps_transport_fini(struct ps_stack *s)
 {
     ps_sockets_fini(s);
+    ps_tcp_fini(s);
     ps_ports_fini(s);
 }
 
@@ -28,9 +30,10 @@ bool ps_transport_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_i
     case PS_IP_PROTO_UDP:
         ps_udp_input(s, p, ip);
         return true;
+    case PS_IP_PROTO_TCP:
+        ps_tcp_input(s, p, ip);
+        return true;
     default:
-        /* TCP arrives with its issue; until then IPv4 answers "protocol
-         * unreachable". */
         return false;
     }
 }
@@ -38,6 +41,8 @@ bool ps_transport_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_i
 void ps_transport_icmp_error(struct ps_stack *s, const struct ps_icmp_error *e)
 {
     if (e->proto == PS_IP_PROTO_UDP && ps_udp_icmp_error(s, e))
+        return;
+    if (e->proto == PS_IP_PROTO_TCP && ps_tcp_icmp_error(s, e))
         return;
     PS_STAT_INC(s, tp_icmp_err_unmatched);
 }

@@ -1,9 +1,8 @@
 /*
  * The transport layer's entry points, as the network layer calls them.
  *
- * The ports issue hangs UDP and TCP here: one ports module owns binding,
- * ephemeral picking and the quadruple demux for both.  Until then no
- * transport protocol is registered and every segment is refused.
+ * UDP (udp.c) and TCP (tcp*.c) hang here: one ports module owns binding,
+ * ephemeral picking and the quadruple demux for both.
  */
 #ifndef PS_TRANSPORT_H
 #define PS_TRANSPORT_H

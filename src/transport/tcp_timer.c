@@ -1,0 +1,214 @@
+/*
+ * TCP timers: retransmission (RFC 6298, Karn's rule, exponential
+ * backoff), the persist timer for a zero window (RFC 9293 3.8.6.1), the
+ * delayed-ACK timer, TIME_WAIT (2*MSL) and the FIN_WAIT_2 timeout.  Each
+ * block embeds three timers of the stack's pairing heap: t_rexmit (which
+ * doubles as the persist timer: the two never run together), t_delack and
+ * t_conn.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "core/stack_impl.h"
+#include "transport/tcp.h"
+#include "transport/tcp_seq.h"
+
+#define TCB_OF(t, field) ((struct ps_tcb *)(void *)((char *)(t) - offsetof(struct ps_tcb, field)))
+
+static ps_time_t clamp_rto(const struct ps_stack *s, ps_time_t rto)
+{
+    ps_time_t lo = PS_MS(s->cfg.tcp_rto_min_ms), hi = PS_MS(s->cfg.tcp_rto_max_ms);
+    return rto < lo ? lo : rto > hi ? hi : rto;
+}
+
+void ps_tcp_rtt_sample(struct ps_stack *s, struct ps_tcb *tcb, ps_time_t rtt)
+{
+    if (rtt == 0)
+        rtt = 1;
+    if (tcb->srtt == 0) { /* RFC 6298 2.2: the first measurement */
+        tcb->srtt = rtt;
+        tcb->rttvar = rtt / 2;
+    } else { /* 2.3, alpha 1/8, beta 1/4 */
+        ps_time_t d = tcb->srtt > rtt ? tcb->srtt - rtt : rtt - tcb->srtt;
+        tcb->rttvar = (3 * tcb->rttvar + d) / 4;
+        tcb->srtt = (7 * tcb->srtt + rtt) / 8;
+    }
+    /* RTO = SRTT + max(G, 4*RTTVAR); G, the clock granularity, is 1 ms. */
+    ps_time_t k = 4 * tcb->rttvar < PS_MS(1) ? PS_MS(1) : 4 * tcb->rttvar;
+    tcb->rto = clamp_rto(s, tcb->srtt + k);
+}
+
+void ps_tcp_rexmit_arm(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    tcb->persist = false;
+    ps_stack_timer_arm(s, &tcb->t_rexmit, s->now + tcb->rto);
+}
+
+void ps_tcp_rexmit_stop(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    tcb->persist = false;
+    ps_stack_timer_cancel(s, &tcb->t_rexmit);
+}
+
+void ps_tcp_persist_arm(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    if (tcb->t_rexmit.armed)
+        return;
+    tcb->persist = true;
+    ps_time_t base = tcb->srtt ? clamp_rto(s, tcb->srtt + 4 * tcb->rttvar) : tcb->rto;
+    ps_time_t when = base << (tcb->persist_shift < 10 ? tcb->persist_shift : 10);
+    /* The persist interval backs off like the RTO, between 200 ms and the
+     * maximum (Linux uses the same bounds). */
+    ps_stack_timer_arm(s, &tcb->t_rexmit, s->now + clamp_rto(s, when));
+}
+
+void ps_tcp_delack_arm(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    if (!tcb->t_delack.armed)
+        ps_stack_timer_arm(s, &tcb->t_delack, s->now + PS_MS(s->cfg.tcp_delack_ms));
+}
+
+/* ---- retransmission and persist ------------------------------------------------ */
+
+static void give_up(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    PS_STAT_INC(s, tcp_conn_timeout);
+    /* A soft ICMP error explains the timeout better (RFC 1122 4.2.3.9). */
+    int err = tcb->soft_error ? tcb->soft_error : ETIMEDOUT;
+    if (tcb->state == PS_TCPS_SYN_SENT || tcb->state == PS_TCPS_SYN_RECEIVED)
+        ps_tcp_closed(s, tcb, err);
+    else
+        ps_tcp_abort(s, tcb, err); /* tell the peer, as Linux does not; harmless */
+}
+
+static void persist_fire(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    tcb->persist = false;
+    if (tcb->snd_wnd != 0 || tcb->snd.len == 0 || tcb->state < PS_TCPS_ESTABLISHED) {
+        tcb->persist_shift = 0;
+        ps_tcp_output(s, tcb);
+        return;
+    }
+    /* A zero-window probe: an old sequence number (SND.UNA - 1) with no
+     * data makes the peer answer with its current window (as Linux); the
+     * probe never gives up while the peer answers. */
+    ps_tcp_send_ctl(s, tcb, tcb->snd_una - 1, PS_TCP_ACK);
+    PS_STAT_INC(s, tcp_persist_probes);
+    if (tcb->persist_shift < 10)
+        tcb->persist_shift++;
+    ps_tcp_persist_arm(s, tcb);
+}
+
+static void rexmit_fire(struct ps_stack *s, struct ps_timer *t)
+{
+    struct ps_tcb *tcb = TCB_OF(t, t_rexmit);
+    if (tcb->persist) {
+        persist_fire(s, tcb);
+        ps_tcp_flush_events(s);
+        return;
+    }
+    if (tcb->snd_una == tcb->snd_max && tcb->state != PS_TCPS_SYN_SENT && tcb->state != PS_TCPS_SYN_RECEIVED)
+        return; /* nothing outstanding */
+    if (tcb->snd_wnd == 0 && tcb->state >= PS_TCPS_ESTABLISHED && tcb->snd_una == tcb->snd_nxt) {
+        /* Nothing in flight and a closed window: this is the persist
+         * timer's case, which never gives up while the peer answers. */
+        persist_fire(s, tcb);
+        ps_tcp_flush_events(s);
+        return;
+    }
+    unsigned limit = (tcb->state == PS_TCPS_SYN_SENT || tcb->state == PS_TCPS_SYN_RECEIVED)
+                         ? s->cfg.tcp_syn_retries
+                         : s->cfg.tcp_retries;
+    if (tcb->retries >= limit) {
+        give_up(s, tcb);
+        ps_tcp_flush_events(s);
+        return;
+    }
+    tcb->retries++;
+    PS_STAT_INC(s, tcp_rto_timeouts);
+    /* RFC 6298 5.5: back off; 5.6: restart. */
+    tcb->rto = clamp_rto(s, tcb->rto * 2);
+    tcb->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
+    if (tcb->state >= PS_TCPS_ESTABLISHED)
+        tcb->cc->timeout(tcb);
+    /* Go back to SND.UNA (for a SYN, the ISS): output resends from there. */
+    tcb->snd_nxt = tcb->state == PS_TCPS_SYN_SENT || tcb->state == PS_TCPS_SYN_RECEIVED ? tcb->iss : tcb->snd_una;
+    /* A closed window still gets the first segment: it probes the
+     * window (RFC 9293 3.8.6.1), and the peer's answer resets the count. */
+    tcb->rexmit_one = tcb->snd_wnd == 0 && tcb->state >= PS_TCPS_ESTABLISHED;
+    ps_tcp_output(s, tcb);
+    if (!tcb->t_rexmit.armed && tcb->state != PS_TCPS_CLOSED)
+        ps_tcp_rexmit_arm(s, tcb);
+    ps_tcp_flush_events(s);
+}
+
+/* ---- delayed ACK ------------------------------------------------------------------- */
+
+static void delack_fire(struct ps_stack *s, struct ps_timer *t)
+{
+    struct ps_tcb *tcb = TCB_OF(t, t_delack);
+    if (tcb->state == PS_TCPS_CLOSED || tcb->state == PS_TCPS_LISTEN)
+        return;
+    PS_STAT_INC(s, tcp_delayed_acks);
+    tcb->ack_now = true;
+    ps_tcp_output(s, tcb);
+    ps_tcp_flush_events(s);
+}
+
+/* ---- TIME_WAIT and FIN_WAIT_2 ------------------------------------------------------------ */
+
+static void conn_fire(struct ps_stack *s, struct ps_timer *t)
+{
+    struct ps_tcb *tcb = TCB_OF(t, t_conn);
+    if (tcb->state == PS_TCPS_FIN_WAIT_2)
+        PS_STAT_INC(s, tcp_fin_wait2_timeout);
+    if (tcb->state == PS_TCPS_TIME_WAIT || tcb->state == PS_TCPS_FIN_WAIT_2)
+        ps_tcp_closed(s, tcb, 0);
+    ps_tcp_flush_events(s);
+}
+
+void ps_tcp_timewait_start(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    struct ps_tcp *tp = s->tcp;
+    ps_tcp_rexmit_stop(s, tcb);
+    ps_stack_timer_cancel(s, &tcb->t_delack);
+    if (tcb->state != PS_TCPS_TIME_WAIT) {
+        /* Bounded: when full, the oldest TIME_WAIT goes first (counted). */
+        while (s->cfg.tcp_timewait_max && tp->tw_count >= s->cfg.tcp_timewait_max && tp->tw_head) {
+            PS_STAT_INC(s, tcp_timewait_overflow);
+            ps_tcp_closed(s, tp->tw_head, 0);
+        }
+        ps_tcp_set_state(s, tcb, PS_TCPS_TIME_WAIT);
+        ps_tcp_tw_enter(s, tcb);
+        PS_STAT_INC(s, tcp_timewait);
+        /* The buffers are of no more use: free them now. */
+        ps_ring_free(&tcb->snd);
+        tcb->tw_since = s->now;
+    }
+    /* RFC 9293 3.10.7.4: 2*MSL, restarted by a retransmitted FIN. */
+    ps_stack_timer_arm(s, &tcb->t_conn, s->now + 2 * PS_MS(s->cfg.tcp_msl_ms));
+}
+
+void ps_tcp_finwait2_arm(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    /* Only a connection nobody can read from any more waits for a bounded
+     * time (Linux's tcp_fin_timeout); an open socket may half-close for as
+     * long as it likes. */
+    if (tcb->state == PS_TCPS_FIN_WAIT_2 && tcb->orphan && s->cfg.tcp_fin_wait2_ms)
+        ps_stack_timer_arm(s, &tcb->t_conn, s->now + PS_MS(s->cfg.tcp_fin_wait2_ms));
+}
+
+void ps_tcp_timers_init(struct ps_tcb *tcb)
+{
+    ps_timer_init(&tcb->t_rexmit, rexmit_fire);
+    ps_timer_init(&tcb->t_delack, delack_fire);
+    ps_timer_init(&tcb->t_conn, conn_fire);
+}
+
+void ps_tcp_timers_cancel(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    ps_stack_timer_cancel(s, &tcb->t_rexmit);
+    ps_stack_timer_cancel(s, &tcb->t_delack);
+    ps_stack_timer_cancel(s, &tcb->t_conn);
+    tcb->persist = false;
+}

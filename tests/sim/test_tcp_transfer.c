@@ -1,0 +1,704 @@
+/*
+ * TCP bulk transfers between two stacks on the simulated wire, byte-exact:
+ * every byte is a function of its position in its stream, the receiver
+ * checks each one, and a 64-bit FNV-1a checksum of what was sent and what
+ * was received must agree.
+ *
+ *  - 10 MB over a clean 1 Gbit/s link, and over a 10 Gbit/s one;
+ *  - 2 MB at 1%, 5% and 10% loss with reordering and duplication, for
+ *    several seeds, each within a generous virtual-time limit;
+ *  - 4 MB over a link with a 1 s round-trip time (large buffers: window
+ *    scaling);
+ *  - 1,000 and then 10,000 concurrent connections between two hosts, each
+ *    carrying its own stream both ways.
+ *
+ * The sockets are driven by readiness callbacks (with a slow fallback
+ * poller, so a missed notification costs time, not the test).  Virtual
+ * time and throughput are printed for information; nothing asserts on
+ * timing beyond the generous limits.  Every test ends with every buffer
+ * back in its pool.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <portstack/portstack.h>
+#include <portstack/sim.h>
+#include <portstack/socket.h>
+
+#include "test.h"
+
+#define IP_A PS_IP4(192, 0, 2, 1)
+#define IP_B PS_IP4(192, 0, 2, 2)
+#define T0 PS_SEC(100)
+#define PORT 5001
+
+/* ---- data ---------------------------------------------------------------------------- */
+
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+static void gen(uint32_t seed, uint64_t pos, uint8_t *buf, size_t n)
+{
+    uint64_t blk = UINT64_MAX, v = 0;
+    for (size_t i = 0; i < n; i++, pos++) {
+        if ((pos >> 3) != blk) {
+            blk = pos >> 3;
+            v = mix64(blk ^ ((uint64_t)seed << 40));
+        }
+        buf[i] = (uint8_t)(v >> (8 * (pos & 7)));
+    }
+}
+
+static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ULL
+
+/* One direction of a connection. */
+struct flow {
+    uint32_t seed;
+    uint64_t total, sent, rcvd;
+    uint64_t h_tx, h_rx, bad;
+    bool done_tx, eof, finished;
+    int tx_err, rx_err;
+};
+
+/* A connection: a's socket cfd, b's accepted afd; up = a->b, down = b->a.
+ * Each side shuts down its sending half after its last byte; the
+ * connection is finished when both have read the other's EOF. */
+struct conn {
+    int cfd, afd;
+    bool busy_a, busy_b, again_a, again_b;
+    bool finished;
+    struct flow up, down;
+};
+
+struct run {
+    struct ps_sim *sim;
+    struct ps_stack *a, *b;
+    struct conn *conns;
+    unsigned n;
+    unsigned finished, failed, accepted;
+    int lfd;
+    uint16_t *port_to_conn; /* client port -> connection index + 1 */
+    bool hold;              /* no data moves until every connection is up */
+    ps_time_t t_start;
+};
+
+static struct run *cur; /* the run the callbacks and poller serve */
+
+static void flow_init(struct flow *f, uint64_t total, uint32_t seed)
+{
+    memset(f, 0, sizeof(*f));
+    f->total = total;
+    f->seed = seed;
+    f->h_tx = f->h_rx = FNV_INIT;
+}
+
+static void flow_send(struct ps_stack *s, int fd, struct flow *f)
+{
+    uint8_t buf[32768]; /* not static: a callback may run inside ps_send */
+    if (cur->hold)
+        return;
+    while (!f->done_tx && f->sent < f->total && !f->tx_err) {
+        size_t n = sizeof(buf);
+        if (f->total - f->sent < n)
+            n = (size_t)(f->total - f->sent);
+        gen(f->seed, f->sent, buf, n);
+        ssize_t k = ps_send(s, fd, buf, n, 0);
+        if (k == -EAGAIN)
+            return;
+        if (k <= 0 || (size_t)k > n) {
+            f->tx_err = k < 0 ? (int)k : -EIO;
+            return;
+        }
+        f->h_tx = fnv1a(f->h_tx, buf, (size_t)k);
+        f->sent += (uint64_t)k;
+    }
+    if (f->sent == f->total && !f->done_tx && !f->tx_err) {
+        f->done_tx = true;
+        int rc = ps_shutdown(s, fd, PS_SHUT_WR);
+        if (rc != 0)
+            f->tx_err = rc;
+    }
+}
+
+static void flow_recv(struct ps_stack *s, int fd, struct flow *f)
+{
+    uint8_t buf[32768], want[32768];
+    while (!f->eof && !f->rx_err) {
+        ssize_t k = ps_recv(s, fd, buf, sizeof(buf), 0);
+        if (k == -EAGAIN)
+            return;
+        if (k < 0) {
+            f->rx_err = (int)k;
+            return;
+        }
+        if (k == 0) {
+            f->eof = true;
+            return;
+        }
+        gen(f->seed, f->rcvd, want, (size_t)k);
+        if (memcmp(buf, want, (size_t)k) != 0)
+            for (ssize_t i = 0; i < k; i++)
+                f->bad += buf[i] != want[i];
+        f->h_rx = fnv1a(f->h_rx, buf, (size_t)k);
+        f->rcvd += (uint64_t)k;
+    }
+}
+
+static void conn_check_done(struct conn *c)
+{
+    if (c->finished)
+        return;
+    bool err = c->up.tx_err || c->up.rx_err || c->down.tx_err || c->down.rx_err;
+    if (err) {
+        c->finished = true;
+        cur->failed++;
+        return;
+    }
+    if (c->up.eof && c->down.eof && c->up.done_tx && c->down.done_tx) {
+        c->finished = true;
+        cur->finished++;
+    }
+}
+
+/* The client side: send up, read down. */
+static void pump_a(struct conn *c)
+{
+    if (c->cfd < 0)
+        return; /* not opened yet */
+    if (c->busy_a) {
+        c->again_a = true;
+        return;
+    }
+    do {
+        c->busy_a = true;
+        c->again_a = false;
+        flow_send(cur->a, c->cfd, &c->up);
+        flow_recv(cur->a, c->cfd, &c->down);
+        c->busy_a = false;
+    } while (c->again_a);
+    conn_check_done(c);
+}
+
+static void pump_b(struct conn *c)
+{
+    if (c->afd < 0)
+        return;
+    if (c->busy_b) {
+        c->again_b = true;
+        return;
+    }
+    do {
+        c->busy_b = true;
+        c->again_b = false;
+        flow_send(cur->b, c->afd, &c->down);
+        flow_recv(cur->b, c->afd, &c->up);
+        c->busy_b = false;
+    } while (c->again_b);
+    conn_check_done(c);
+}
+
+static void on_a(void *ctx, int fd, short ev)
+{
+    (void)fd;
+    (void)ev;
+    pump_a(ctx);
+}
+
+static void on_b(void *ctx, int fd, short ev)
+{
+    (void)fd;
+    (void)ev;
+    pump_b(ctx);
+}
+
+static void accept_all(void)
+{
+    struct ps_sockaddr_in peer;
+    int fd;
+    while ((fd = ps_accept(cur->b, cur->lfd, &peer)) >= 0) {
+        unsigned idx = cur->port_to_conn[peer.port];
+        if (idx == 0 || peer.addr != IP_A || cur->conns[idx - 1].afd >= 0) {
+            /* Not one of ours: count it as a failure and drop it. */
+            cur->failed++;
+            ps_close(cur->b, fd);
+            continue;
+        }
+        struct conn *c = &cur->conns[idx - 1];
+        c->afd = fd;
+        cur->accepted++;
+        ps_socket_set_callback(cur->b, fd, on_b, c);
+        pump_b(c);
+    }
+}
+
+static void on_listen(void *ctx, int fd, short ev)
+{
+    (void)ctx;
+    (void)fd;
+    (void)ev;
+    accept_all();
+}
+
+/* The fallback: every 50 ms, move everything (a missed notification
+ * would otherwise stall a connection for good). */
+static ps_time_t fallback(void *ctx, ps_time_t now)
+{
+    (void)ctx;
+    accept_all();
+    for (unsigned i = 0; i < cur->n; i++)
+        if (!cur->conns[i].finished) {
+            pump_a(&cur->conns[i]);
+            pump_b(&cur->conns[i]);
+        }
+    return now + PS_MS(50);
+}
+
+static bool all_done(void *ctx)
+{
+    struct run *r = ctx;
+    return r->finished + r->failed >= r->n;
+}
+
+static bool all_accepted(void *ctx)
+{
+    struct run *r = ctx;
+    return r->accepted + r->failed >= r->n;
+}
+
+struct count_ctx {
+    const char *state;
+    unsigned n;
+};
+
+static int count_cb(void *ctx, const struct ps_sock_info *i)
+{
+    struct count_ctx *c = ctx;
+    if (i->type == PS_SOCK_STREAM && i->state && strcmp(i->state, c->state) == 0)
+        c->n++;
+    return 0;
+}
+
+static unsigned count_state(struct ps_stack *s, const char *state)
+{
+    struct count_ctx c = {state, 0};
+    ps_socket_foreach(s, count_cb, &c);
+    return c.n;
+}
+
+/* ---- a run: two stacks, a link, n connections ------------------------------------------- */
+
+struct params {
+    const char *name;
+    struct ps_sim_impair imp;
+    uint64_t seed;
+    unsigned nconn;
+    uint64_t up_bytes, down_bytes; /* per connection */
+    int sockbuf;                   /* SO_SNDBUF/SO_RCVBUF, 0: default */
+    unsigned max_sockets;          /* 0: default */
+    unsigned pbufs;                /* small pbufs per stack, 0: default */
+    unsigned open_per_ms;          /* connections opened per ms, 0: all at once */
+    bool hold_until_all_up;        /* establish all before moving data */
+    ps_time_t limit;               /* virtual time allowed */
+};
+
+static void set_bufs(struct ps_stack *s, int fd, int size)
+{
+    if (size <= 0)
+        return;
+    CHECK_EQ(ps_setsockopt(s, fd, PS_SOL_SOCKET, PS_SO_SNDBUF, &size, sizeof(size)), 0);
+    CHECK_EQ(ps_setsockopt(s, fd, PS_SOL_SOCKET, PS_SO_RCVBUF, &size, sizeof(size)), 0);
+}
+
+struct opener {
+    struct run *r;
+    const struct params *p;
+    unsigned next;
+};
+
+static void open_one(struct run *r, const struct params *p, unsigned i)
+{
+    struct conn *c = &r->conns[i];
+    c->afd = -1;
+    c->cfd = ps_socket(r->a, PS_SOCK_STREAM);
+    if (c->cfd < 0) {
+        T_FAIL("socket %u: %s", i, ps_strerror(c->cfd));
+        c->finished = true;
+        r->failed++;
+        return;
+    }
+    set_bufs(r->a, c->cfd, p->sockbuf);
+    struct ps_sockaddr_in to = {.addr = IP_B, .port = PORT}, me;
+    int rc = ps_connect(r->a, c->cfd, &to);
+    if ((rc != 0 && rc != -EINPROGRESS) || ps_getsockname(r->a, c->cfd, &me) != 0) {
+        T_FAIL("connect %u: %s", i, ps_strerror(rc));
+        c->finished = true;
+        r->failed++;
+        return;
+    }
+    /* A port comes back only once its connection is over (a finished
+     * connection's port may: its TIME-WAIT record may have been dropped at
+     * the bound, or it closed passively). */
+    unsigned prev = r->port_to_conn[me.port];
+    if (prev && !r->conns[prev - 1].finished)
+        T_FAIL("connection %u got port %u, in use by live connection %u", i, me.port, prev - 1);
+    r->port_to_conn[me.port] = (uint16_t)(i + 1);
+    ps_socket_set_callback(r->a, c->cfd, on_a, c);
+    pump_a(c);
+}
+
+static ps_time_t opener_poll(void *ctx, ps_time_t now)
+{
+    struct opener *o = ctx;
+    for (unsigned k = 0; k < o->p->open_per_ms && o->next < o->r->n; k++)
+        open_one(o->r, o->p, o->next++);
+    return o->next < o->r->n ? now + PS_MS(1) : PS_TIME_NEVER;
+}
+
+#define CHECK_POOLS_FULL(s)                                                       \
+    do {                                                                          \
+        unsigned sf_, st_, lf_, lt_;                                              \
+        ps_pbuf_pool_usage((s), &sf_, &st_, &lf_, &lt_);                         \
+        if (sf_ != st_ || lf_ != lt_)                                             \
+            T_FAIL("%s: buffers held: small %u of %u free, large %u of %u free", \
+                   ps_stack_name(s), sf_, st_, lf_, lt_);                         \
+    } while (0)
+
+static long long stat_named(struct ps_stack *s, const char *name)
+{
+    for (unsigned i = 0; i < ps_stats_count(); i++)
+        if (strcmp(ps_stats_name(i), name) == 0)
+            return (long long)ps_stats_get(ps_stack_stats(s), i);
+    return -1;
+}
+
+static void transfer(const struct params *p)
+{
+    struct run r;
+    memset(&r, 0, sizeof(r));
+    cur = &r;
+    r.n = p->nconn;
+    r.lfd = -1;
+    r.conns = calloc(p->nconn, sizeof(*r.conns));
+    r.port_to_conn = calloc(65536, sizeof(*r.port_to_conn));
+    REQUIRE(r.conns && r.port_to_conn);
+    struct ps_config cfg;
+    ps_config_default(&cfg);
+    if (p->max_sockets)
+        cfg.max_sockets = p->max_sockets;
+    if (p->pbufs)
+        cfg.pbuf_small_count = p->pbufs;
+    r.sim = ps_sim_new(p->seed, T0);
+    REQUIRE(r.sim);
+    struct ps_sim_link *link = ps_sim_link_new(r.sim, &p->imp);
+    cfg.seed = p->seed * 2 + 1;
+    r.a = ps_stack_new(&cfg, T0);
+    cfg.seed = p->seed * 2 + 2;
+    r.b = ps_stack_new(&cfg, T0);
+    REQUIRE(link && r.a && r.b);
+    ps_stack_set_name(r.a, "a");
+    ps_stack_set_name(r.b, "b");
+    struct ps_iface *ia = ps_sim_attach(link, r.a, "eth0", NULL, 1500);
+    struct ps_iface *ib = ps_sim_attach(link, r.b, "eth0", NULL, 1500);
+    REQUIRE(ia && ib && ps_iface_add_addr(ia, IP_A, 24) == 0 && ps_iface_add_addr(ib, IP_B, 24) == 0);
+
+    /* The neighbours know each other first, so no SYN waits on ARP (whose
+     * queue holds only a few packets). */
+    ps_icmp_echo_request(r.a, IP_B, 1, 1, 0, NULL, 8);
+    ps_sim_run_for(r.sim, PS_SEC(1));
+
+    r.lfd = ps_socket(r.b, PS_SOCK_STREAM);
+    REQUIRE(r.lfd >= 0);
+    set_bufs(r.b, r.lfd, p->sockbuf); /* inherited by accepted sockets */
+    struct ps_sockaddr_in any = {.addr = 0, .port = PORT};
+    REQUIRE(ps_bind(r.b, r.lfd, &any) == 0);
+    REQUIRE(ps_listen(r.b, r.lfd, 4096) == 0);
+    REQUIRE(ps_socket_set_callback(r.b, r.lfd, on_listen, NULL) == 0);
+
+    for (unsigned i = 0; i < p->nconn; i++) {
+        flow_init(&r.conns[i].up, p->up_bytes, 1000 + 2 * i);
+        flow_init(&r.conns[i].down, p->down_bytes, 1001 + 2 * i);
+        r.conns[i].cfd = r.conns[i].afd = -1;
+    }
+    clock_t cpu0 = clock();
+    r.t_start = ps_sim_now(r.sim);
+    REQUIRE(ps_sim_add_poller(r.sim, fallback, NULL) == 0);
+    struct opener op = {&r, p, 0};
+    if (p->open_per_ms) {
+        REQUIRE(ps_sim_add_poller(r.sim, opener_poll, &op) == 0);
+    } else {
+        for (unsigned i = 0; i < p->nconn; i++)
+            open_one(&r, p, i);
+    }
+    if (p->hold_until_all_up) {
+        /* Every connection established at once, before any data moves. */
+        r.hold = true;
+        bool up = ps_sim_run_while_not(r.sim, all_accepted, &r, r.t_start + p->limit);
+        ps_time_t t_up = ps_sim_now(r.sim) - r.t_start;
+        ps_sim_run_for(r.sim, PS_MS(100)); /* the last handshakes complete on a */
+        unsigned est_a = count_state(r.a, "ESTAB"), est_b = count_state(r.b, "ESTAB");
+        fprintf(stderr, "  %u connections accepted in %.3f s virtual; ESTAB: %u on a, %u on b\n", r.accepted,
+                (double)t_up / 1e6, est_a, est_b);
+        CHECK(up);
+        CHECK_EQ(est_a, p->nconn);
+        CHECK_EQ(est_b, p->nconn);
+        r.hold = false;
+    }
+    bool done = ps_sim_run_while_not(r.sim, all_done, &r, r.t_start + p->limit);
+    ps_time_t took = ps_sim_now(r.sim) - r.t_start;
+    double cpu = (double)(clock() - cpu0) / CLOCKS_PER_SEC;
+    ps_sim_remove_poller(r.sim, fallback, NULL);
+    if (p->open_per_ms)
+        ps_sim_remove_poller(r.sim, opener_poll, &op);
+
+    uint64_t bytes = 0, bad = 0, hash_wrong = 0, short_streams = 0;
+    unsigned errors = 0, first_bad = UINT32_MAX;
+    for (unsigned i = 0; i < p->nconn; i++) {
+        const struct conn *c = &r.conns[i];
+        const struct flow *fl[2] = {&c->up, &c->down};
+        bool ok = true;
+        for (int k = 0; k < 2; k++) {
+            const struct flow *f = fl[k];
+            bytes += f->rcvd;
+            bad += f->bad;
+            if (f->tx_err || f->rx_err) {
+                if (errors++ < 5)
+                    fprintf(stderr, "  connection %u %s: send %s, recv %s\n", i, k ? "down" : "up",
+                            f->tx_err ? ps_strerror(f->tx_err) : "ok", f->rx_err ? ps_strerror(f->rx_err) : "ok");
+                ok = false;
+            }
+            if (f->rcvd != f->total || f->sent != f->total || !f->eof) {
+                short_streams++;
+                ok = false;
+            }
+            if (f->h_rx != f->h_tx) {
+                hash_wrong++;
+                ok = false;
+            }
+        }
+        if (!ok && first_bad == UINT32_MAX)
+            first_bad = i;
+    }
+    double secs = (double)took / 1e6;
+    fprintf(stderr,
+            "  %s: %u connections, %u finished, %u failed, %.1f MB in %.3f s virtual (%.1f Mbit/s), %.2f s CPU%s\n",
+            p->name, p->nconn, r.finished, r.failed, (double)bytes / 1e6, secs,
+            secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0.0, cpu, done ? "" : " - TIME LIMIT REACHED");
+    fprintf(stderr, "  a: tcp_retransmits %lld, tcp_rto_timeouts %lld, tcp_fast_retransmits %lld; b: tcp_ooo_segments %lld, tcp_timewait_overflow %lld\n",
+            stat_named(r.a, "tcp_retransmits"), stat_named(r.a, "tcp_rto_timeouts"),
+            stat_named(r.a, "tcp_fast_retransmits"), stat_named(r.b, "tcp_ooo_segments"),
+            stat_named(r.b, "tcp_timewait_overflow") + stat_named(r.a, "tcp_timewait_overflow"));
+    if (first_bad != UINT32_MAX) {
+        const struct conn *c = &r.conns[first_bad];
+        fprintf(stderr, "  first incomplete connection %u: up %llu/%llu sent %llu eof %d, down %llu/%llu sent %llu eof %d\n",
+                first_bad, (unsigned long long)c->up.rcvd, (unsigned long long)c->up.total,
+                (unsigned long long)c->up.sent, c->up.eof, (unsigned long long)c->down.rcvd,
+                (unsigned long long)c->down.total, (unsigned long long)c->down.sent, c->down.eof);
+    }
+    CHECK(done);
+    CHECK_EQ(r.failed, 0);
+    CHECK_EQ(r.accepted, p->nconn);
+    CHECK_EQ(r.finished, p->nconn);
+    CHECK_EQ(errors, 0);
+    CHECK_EQ(short_streams, 0);
+    CHECK_EQ(bad, 0);
+    CHECK_EQ(hash_wrong, 0);
+
+    /* Close everything; after every timer has run out no buffer is held. */
+    for (unsigned i = 0; i < p->nconn; i++) {
+        if (r.conns[i].cfd >= 0) {
+            ps_socket_set_callback(r.a, r.conns[i].cfd, NULL, NULL);
+            ps_close(r.a, r.conns[i].cfd);
+        }
+        if (r.conns[i].afd >= 0) {
+            ps_socket_set_callback(r.b, r.conns[i].afd, NULL, NULL);
+            ps_close(r.b, r.conns[i].afd);
+        }
+    }
+    ps_socket_set_callback(r.b, r.lfd, NULL, NULL);
+    ps_close(r.b, r.lfd);
+    ps_sim_run_for(r.sim, PS_SEC(300));
+    CHECK_POOLS_FULL(r.a);
+    CHECK_POOLS_FULL(r.b);
+    ps_stack_free(r.a);
+    ps_stack_free(r.b);
+    ps_sim_free(r.sim);
+    free(r.conns);
+    free(r.port_to_conn);
+    cur = NULL;
+}
+
+/* ---- the tests ----------------------------------------------------------------------------- */
+
+#define MB 1000000ull
+
+TEST(clean_10mb)
+{
+    struct params p = {
+        .name = "10 MB, 1 Gbit/s, 100 us",
+        .imp = {.delay = PS_US(100), .bandwidth_bps = 1000000000ull},
+        .seed = 1,
+        .nconn = 1,
+        .up_bytes = 10 * MB,
+        .down_bytes = 0,
+        .limit = PS_SEC(120),
+    };
+    transfer(&p);
+}
+
+TEST(clean_10mb_both_ways)
+{
+    struct params p = {
+        .name = "10 MB each way, 1 Gbit/s, 100 us",
+        .imp = {.delay = PS_US(100), .bandwidth_bps = 1000000000ull},
+        .seed = 2,
+        .nconn = 1,
+        .up_bytes = 10 * MB,
+        .down_bytes = 10 * MB,
+        .limit = PS_SEC(120),
+    };
+    transfer(&p);
+}
+
+TEST(ten_gbit)
+{
+    struct params p = {
+        .name = "10 MB, 10 Gbit/s, 20 us, 1 MB buffers",
+        .imp = {.delay = PS_US(20), .bandwidth_bps = 10000000000ull, .queue_limit = 1u << 20},
+        .seed = 3,
+        .nconn = 1,
+        .up_bytes = 10 * MB,
+        .sockbuf = 1 << 20,
+        .pbufs = 8192,
+        .limit = PS_SEC(120),
+    };
+    transfer(&p);
+}
+
+static void lossy(double loss, uint64_t seed)
+{
+    char name[96];
+    snprintf(name, sizeof(name), "2 MB, %.0f%% loss, 2%% reorder, 1%% duplicate, seed %llu", loss * 100,
+             (unsigned long long)seed);
+    struct params p = {
+        .name = name,
+        .imp = {.delay = PS_MS(5),
+                .jitter = PS_US(200),
+                .bandwidth_bps = 100000000ull,
+                .loss = loss,
+                .duplicate = 0.01,
+                .reorder = 0.02,
+                .reorder_delay = PS_MS(3)},
+        .seed = seed,
+        .nconn = 1,
+        .up_bytes = 2 * MB,
+        .down_bytes = 64 * 1024, /* and a little the other way */
+        .limit = PS_SEC(1800),
+    };
+    transfer(&p);
+}
+
+TEST(loss_1_percent)
+{
+    for (uint64_t seed = 11; seed <= 14; seed++)
+        lossy(0.01, seed);
+}
+
+TEST(loss_5_percent)
+{
+    for (uint64_t seed = 21; seed <= 24; seed++)
+        lossy(0.05, seed);
+}
+
+TEST(loss_10_percent)
+{
+    for (uint64_t seed = 31; seed <= 34; seed++)
+        lossy(0.10, seed);
+}
+
+TEST(rtt_1s)
+{
+    struct params p = {
+        .name = "4 MB, 1 s RTT, 100 Mbit/s, 4 MB buffers",
+        .imp = {.delay = PS_MS(500), .bandwidth_bps = 100000000ull, .queue_limit = 4u << 20},
+        .seed = 5,
+        .nconn = 1,
+        .up_bytes = 4 * MB,
+        .down_bytes = 100000,
+        .sockbuf = 4 << 20,
+        .pbufs = 8192,
+        .limit = PS_SEC(1800),
+    };
+    transfer(&p);
+}
+
+TEST(concurrent_1000)
+{
+    struct params p = {
+        .name = "1000 connections, 20 kB each way",
+        .imp = {.delay = PS_US(200), .bandwidth_bps = 1000000000ull, .queue_limit = 4u << 20},
+        .seed = 6,
+        .nconn = 1000,
+        .up_bytes = 20000,
+        .down_bytes = 20000,
+        .max_sockets = 1100,
+        .pbufs = 8192,
+        .open_per_ms = 50,
+        .hold_until_all_up = true,
+        .limit = PS_SEC(600),
+    };
+    transfer(&p);
+}
+
+TEST(concurrent_10000)
+{
+    struct params p = {
+        .name = "10000 connections, 2 kB each way",
+        .imp = {.delay = PS_US(200), .bandwidth_bps = 1000000000ull, .queue_limit = 8u << 20},
+        .seed = 7,
+        .nconn = 10000,
+        .up_bytes = 2000,
+        .down_bytes = 2000,
+        .max_sockets = 10100,
+        .pbufs = 16384,
+        .open_per_ms = 100,
+        .hold_until_all_up = true,
+        .limit = PS_SEC(600),
+    };
+    transfer(&p);
+}
+
+int main(int argc, char **argv)
+{
+    /* A test name as argument runs just that one. */
+    const char *only = argc > 1 ? argv[1] : NULL;
+#define RUN_IF(name)                                  \
+    do {                                              \
+        if (!only || strcmp(only, #name) == 0)        \
+            RUN(name);                                \
+    } while (0)
+    RUN_IF(clean_10mb);
+    RUN_IF(clean_10mb_both_ways);
+    RUN_IF(ten_gbit);
+    RUN_IF(loss_1_percent);
+    RUN_IF(loss_5_percent);
+    RUN_IF(loss_10_percent);
+    RUN_IF(rtt_1s);
+    RUN_IF(concurrent_1000);
+    RUN_IF(concurrent_10000);
+    TEST_END();
+}
