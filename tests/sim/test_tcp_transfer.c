@@ -502,6 +502,11 @@ static void transfer(const struct params *p)
             stat_named(r.a, "tcp_retransmits"), stat_named(r.a, "tcp_rto_timeouts"),
             stat_named(r.a, "tcp_fast_retransmits"), stat_named(r.b, "tcp_ooo_segments"),
             stat_named(r.b, "tcp_timewait_overflow") + stat_named(r.a, "tcp_timewait_overflow"));
+    const struct ps_sim_link_stats *ls = ps_sim_link_stats(link);
+    fprintf(stderr, "  link: %llu frames sent, %llu lost, %llu queue-dropped, %llu duplicated, %llu reordered\n",
+            (unsigned long long)ls->frames_sent, (unsigned long long)ls->frames_lost,
+            (unsigned long long)ls->frames_queue_dropped, (unsigned long long)ls->frames_duplicated,
+            (unsigned long long)ls->frames_reordered);
     if (first_bad != UINT32_MAX) {
         const struct conn *c = &r.conns[first_bad];
         fprintf(stderr, "  first incomplete connection %u: up %llu/%llu sent %llu eof %d, down %llu/%llu sent %llu eof %d\n",
