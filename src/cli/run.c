@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include <portstack/apps.h>
+#include <portstack/dhcp.h>
+#include <portstack/dns.h>
 #include <portstack/pcap.h>
 #include <portstack/socket.h>
 #include <portstack/tap.h>
@@ -99,6 +101,58 @@ static int parse_serve(const char *arg, struct serve_spec *out, unsigned *n)
     return 0;
 }
 
+/* --resolve: one lookup once the host has an address. */
+struct run_names {
+    struct ps_stack *s;
+    const char *name;
+    ps_ip4_t server;       /* --dns, else the lease's */
+    struct ps_dns *dns;
+    bool asked;
+};
+
+static void on_resolved(void *ctx, const char *name, int err, const ps_ip4_t *addrs, unsigned n, uint32_t ttl)
+{
+    char a[PS_IP4_STRLEN];
+    (void)ctx;
+    if (err) {
+        printf("portstack: resolving %s failed: %s\n", name, ps_strerror(err));
+    } else {
+        printf("portstack: resolved %s:", name);
+        for (unsigned i = 0; i < n; i++)
+            printf(" %s", ps_ip4_ntoa(addrs[i], a));
+        printf(" (ttl %u s)\n", ttl);
+    }
+    fflush(stdout);
+}
+
+static void start_resolver(struct ps_stack *s, struct run_names *rn, const ps_ip4_t *servers, unsigned n)
+{
+    if (!rn->name || rn->asked || n == 0)
+        return;
+    rn->asked = true;
+    rn->dns = ps_dns_new(s, servers, n);
+    int rc = rn->dns ? ps_dns_resolve(rn->dns, rn->name, on_resolved, NULL) : -ENOMEM;
+    if (rc < 0)
+        printf("portstack: cannot resolve %s: %s\n", rn->name, ps_strerror(rc));
+}
+
+static void on_dhcp(void *ctx, enum ps_dhcp_state st, const struct ps_dhcp_lease *l)
+{
+    struct run_names *rn = ctx;
+    char a[PS_IP4_STRLEN], r[PS_IP4_STRLEN], d[PS_IP4_STRLEN];
+    if (st == PS_DHCP_BOUND && l) {
+        printf("portstack: dhcp: BOUND %s/%u router %s dns %s lease %u s\n", ps_ip4_ntoa(l->addr, a), l->prefix,
+               ps_ip4_ntoa(l->router, r), l->ndns ? ps_ip4_ntoa(l->dns[0], d) : "-", l->lease_s);
+        if (rn->server)
+            start_resolver(rn->s, rn, &rn->server, 1);
+        else
+            start_resolver(rn->s, rn, l->dns, l->ndns);
+    } else {
+        printf("portstack: dhcp: %s\n", ps_dhcp_state_name(st));
+    }
+    fflush(stdout);
+}
+
 static ps_time_t monotonic_us(void)
 {
     struct timespec ts;
@@ -109,10 +163,10 @@ static ps_time_t monotonic_us(void)
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: portstack run --tap DEV --address A.B.C.D/P [--gateway G] [--pcap FILE]\n"
+            "usage: portstack run --tap DEV (--address A.B.C.D/P | --dhcp) [--gateway G] [--pcap FILE]\n"
             "                     [--mtu N] [--seed N] [--duration SEC]\n"
             "                     [--ping ADDR [--ping-count N] [--ping-size BYTES]]\n"
-            "                     [--serve SERVICE:PORT,...]\n"
+            "                     [--serve SERVICE:PORT,...] [--resolve NAME [--dns ADDR]]\n"
             "  Runs a portstack host on the existing TAP device DEV with address A.B.C.D/P,\n"
             "  answering ARP and ping until SIGINT/SIGTERM (or for SEC seconds), then prints\n"
             "  its counters.  --gateway adds a default route; --pcap records every frame;\n"
@@ -121,7 +175,10 @@ static void usage(FILE *out)
             "  --serve runs services on ports, e.g. --serve echo:7,discard:9 (a service alone\n"
             "  takes its well-known port), over UDP and TCP alike; services: echo (RFC 862),\n"
             "  discard (RFC 863).\n"
-            "  The socket table is printed like `ss -tuna` on SIGUSR1 and at exit.\n");
+            "  The socket table is printed like `ss -tuna` on SIGUSR1 and at exit.\n"
+            "  --dhcp takes the address, router and DNS servers from a DHCP server instead\n"
+            "  (and releases the lease at exit); --resolve looks NAME up (A records) once an\n"
+            "  address is there, through --dns ADDR or the DHCP lease's DNS servers.\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -129,7 +186,9 @@ int cli_run(int argc, char **argv)
     const char *dev = NULL, *pcap_path = NULL;
     ps_ip4_t addr = 0, gw = 0;
     uint8_t prefix = 0;
-    bool have_addr = false;
+    bool have_addr = false, use_dhcp = false;
+    const char *resolve_name = NULL;
+    ps_ip4_t dns_server = 0;
     unsigned mtu = 1500;
     double duration = 0;
     uint64_t seed = 0;
@@ -145,6 +204,10 @@ int cli_run(int argc, char **argv)
             usage(stdout);
             return 0;
         }
+        if (strcmp(o, "--dhcp") == 0) { /* the one option without a value */
+            use_dhcp = true;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "portstack run: %s needs a value\n", o);
             return 2;
@@ -158,6 +221,13 @@ int cli_run(int argc, char **argv)
                 return 2;
             }
             have_addr = true;
+        } else if (strcmp(o, "--resolve") == 0) {
+            resolve_name = v;
+        } else if (strcmp(o, "--dns") == 0) {
+            if (ps_ip4_aton(v, &dns_server) != 0) {
+                fprintf(stderr, "portstack run: --dns wants an address, not '%s'\n", v);
+                return 2;
+            }
         } else if (strcmp(o, "--gateway") == 0) {
             if (ps_ip4_aton(v, &gw) != 0) {
                 fprintf(stderr, "portstack run: --gateway wants an address, not '%s'\n", v);
@@ -202,8 +272,12 @@ int cli_run(int argc, char **argv)
             return 2;
         }
     }
-    if (!dev || !have_addr) {
-        fprintf(stderr, "portstack run: --tap and --address are required\n");
+    if (resolve_name && !use_dhcp && !dns_server) {
+        fprintf(stderr, "portstack run: --resolve needs --dns ADDR or --dhcp\n");
+        return 2;
+    }
+    if (!dev || have_addr == use_dhcp) {
+        fprintf(stderr, "portstack run: --tap and one of --address or --dhcp are required\n");
         usage(stderr);
         return 2;
     }
@@ -235,7 +309,7 @@ int cli_run(int argc, char **argv)
         return 1;
     }
     struct ps_iface *ifc = ps_tap_iface(tap);
-    int rc = ps_iface_add_addr(ifc, addr, prefix);
+    int rc = use_dhcp ? 0 : ps_iface_add_addr(ifc, addr, prefix);
     if (rc == 0 && gw)
         rc = ps_route_add(s, 0, 0, gw, ifc);
     if (rc != 0) {
@@ -281,6 +355,19 @@ int cli_run(int argc, char **argv)
     }
     fflush(stdout);
 
+    struct run_names names = {.s = s, .name = resolve_name, .server = dns_server};
+    struct ps_dhcp *dhcp = NULL;
+    if (use_dhcp) {
+        int err;
+        dhcp = ps_dhcp_start(s, ifc, on_dhcp, &names, &err);
+        if (!dhcp) {
+            fprintf(stderr, "portstack run: cannot start DHCP: %s\n", ps_strerror(err));
+            return 1;
+        }
+    } else if (resolve_name) {
+        start_resolver(s, &names, dns_server ? &dns_server : NULL, dns_server ? 1 : 0);
+    }
+
     struct ps_pinger *pinger = NULL;
     if (pcfg.dst) {
         pinger = ps_pinger_new(s, &pcfg, on_probe, NULL);
@@ -301,6 +388,16 @@ int cli_run(int argc, char **argv)
             ps_time_t pn = ps_pinger_poll(pinger, now);
             if (pn < next)
                 next = pn;
+        }
+        if (dhcp) {
+            ps_time_t dn = ps_dhcp_poll(dhcp, now);
+            if (dn < next)
+                next = dn;
+        }
+        if (names.dns) {
+            ps_time_t rn = ps_dns_poll(names.dns, now);
+            if (rn < next)
+                next = rn;
         }
         if (end < next)
             next = end;
@@ -335,6 +432,9 @@ int cli_run(int argc, char **argv)
                cli_fmt_ms(sum.rtt_avg, t2), cli_fmt_ms(sum.rtt_max, t3));
         ps_pinger_free(pinger);
     }
+    ps_dns_free(names.dns);
+    if (dhcp)
+        ps_dhcp_stop(dhcp); /* DHCPRELEASE */
     printf("portstack: stopping%s; counters:\n", stop_signal ? " on signal" : "");
     cli_print_stack(s, stdout, true);
     printf("  [%s] sockets:\n", dev);

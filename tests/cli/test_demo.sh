@@ -59,6 +59,8 @@ expect_err() {
 expect_err "with a prefix length" run --tap t0 --address 192.0.2.2
 expect_err "unknown option" run --tap t0 --address 192.0.2.2/24 --bogus 1
 expect_err "are required" run --address 192.0.2.2/24
+expect_err "one of --address or --dhcp" run --tap t0 --address 192.0.2.2/24 --dhcp
+expect_err "needs --dns ADDR or --dhcp" run --tap t0 --address 192.0.2.2/24 --resolve www.example
 expect_err "unknown command" frobnicate
 expect_err "unknown service 'gopher'" run --tap t0 --address 192.0.2.2/24 --serve gopher:70
 expect_err "bad port '70000' for echo" run --tap t0 --address 192.0.2.2/24 --serve echo:70000

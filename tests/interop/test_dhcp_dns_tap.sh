@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# DHCP and DNS against Debian's dnsmasq, through a TAP device, inside a
+# network namespace this test creates and removes (DEVELOPERS.md, network
+# safety).  dnsmasq serves DHCP (a 192.0.2.100-150 pool, router and DNS
+# 192.0.2.1) and DNS for names the test defines; portstack boots with no
+# address, takes a lease, resolves a CNAME chain, answers ping at its new
+# address, and releases the lease when stopped.
+# Usage: test_dhcp_dns_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
+set -euo pipefail
+bin=$(readlink -f "$1")
+if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
+for tool in ip ping dnsmasq; do
+  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
+done
+
+ns="pstest-dhcp-$$"
+tmp=$(mktemp -d)
+pid="" dpid=""
+cleanup() {
+  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  [ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null || true
+  ip netns del "$ns" 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: $*"
+  echo "--- portstack:"; cat "$tmp/run.log" 2>/dev/null || true
+  echo "--- dnsmasq:"; tail -20 "$tmp/dnsmasq.log" 2>/dev/null || true
+  exit 1
+}
+
+ip netns add "$ns"
+ip netns exec "$ns" ip link set lo up
+ip netns exec "$ns" ip tuntap add dev pstap0 mode tap
+ip netns exec "$ns" ip addr add 192.0.2.1/24 dev pstap0
+ip netns exec "$ns" ip link set pstap0 up
+
+ip netns exec "$ns" dnsmasq --no-daemon --conf-file=/dev/null --no-resolv --no-hosts \
+  --interface=pstap0 --bind-interfaces --listen-address=192.0.2.1 --port=53 \
+  --dhcp-range=192.0.2.100,192.0.2.150,255.255.255.0,2m \
+  --dhcp-option=option:router,192.0.2.1 --dhcp-option=option:dns-server,192.0.2.1 \
+  --host-record=server.example,198.51.100.80 --cname=www.example,server.example \
+  --dhcp-leasefile="$tmp/leases" --pid-file="$tmp/dnsmasq.pid" --log-dhcp --log-queries \
+  >"$tmp/dnsmasq.log" 2>&1 &
+dpid=$!
+sleep 0.5
+kill -0 "$dpid" 2>/dev/null || fail "dnsmasq did not start"
+
+ip netns exec "$ns" "$bin" run --tap pstap0 --dhcp --resolve www.example --duration 60 --seed 5 \
+  >"$tmp/run.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 150); do grep -q "resolved www.example" "$tmp/run.log" && break; sleep 0.1; done
+grep -Eq "dhcp: BOUND 192\.0\.2\.(1[0-4][0-9]|150)/24 router 192\.0\.2\.1 dns 192\.0\.2\.1" "$tmp/run.log" ||
+  fail "no lease from dnsmasq"
+addr=$(sed -n 's/.*dhcp: BOUND \(192\.0\.2\.[0-9]*\)\/24.*/\1/p' "$tmp/run.log" | head -1)
+grep -q "resolved www.example: 198.51.100.80" "$tmp/run.log" || fail "www.example did not resolve through its CNAME"
+mac=$(sed -n 's/.*on pstap0 (\([0-9a-f:]*\)).*/\1/p' "$tmp/run.log" | head -1)
+grep -q "$mac $addr" "$tmp/leases" || fail "dnsmasq has no lease for $mac $addr"
+ip netns exec "$ns" ping -c 3 -i 0.2 -W 2 "$addr" >/dev/null || fail "the leased address $addr does not answer ping"
+
+kill -INT "$pid"
+wait "$pid" || fail "portstack exited with an error"
+pid=""
+# DHCPRELEASE: dnsmasq drops the lease.
+for _ in $(seq 1 20); do grep -q "$mac" "$tmp/leases" || break; sleep 0.1; done
+grep -q "DHCPRELEASE.*$addr" "$tmp/dnsmasq.log" || fail "dnsmasq saw no DHCPRELEASE"
+echo "PASS: lease $addr from dnsmasq, www.example -> 198.51.100.80, ping answered, lease released"
