@@ -18,6 +18,24 @@ void cli_describe_frame(const uint8_t *frame, size_t len, char *out, size_t outl
 /* Print a stack's interfaces, routes, ARP cache and counters. */
 void cli_print_stack(struct ps_stack *s, FILE *out, bool counters);
 
+/* The --send client (bulk.c). */
+struct cli_bulk {
+    struct ps_stack *s;
+    int fd;
+    uint64_t to_send, sent, received, mismatches;
+    bool shut, done;
+    int err;
+    ps_time_t started, finished;
+};
+/* Byte o of the test pattern. */
+uint8_t cli_bulk_byte(uint64_t o);
+/* Connect to addr:port to send `bytes`; 0 or a negative errno. */
+int cli_bulk_start(struct cli_bulk *b, struct ps_stack *s, ps_ip4_t addr, uint16_t port, uint64_t bytes);
+/* Send and receive what the socket takes now; true if anything moved. */
+bool cli_bulk_pump(struct cli_bulk *b);
+void cli_bulk_report(const struct cli_bulk *b, FILE *out);
+void cli_bulk_close(struct cli_bulk *b);
+
 /* Microseconds as "12.345 ms". */
 const char *cli_fmt_ms(ps_time_t us, char buf[32]);
 

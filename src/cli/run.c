@@ -167,6 +167,7 @@ static void usage(FILE *out)
             "                     [--mtu N] [--seed N] [--duration SEC]\n"
             "                     [--ping ADDR [--ping-count N] [--ping-size BYTES]]\n"
             "                     [--serve SERVICE:PORT,...] [--resolve NAME [--dns ADDR]]\n"
+            "                     [--send ADDR:PORT:BYTES]\n"
             "  Runs a portstack host on the existing TAP device DEV with address A.B.C.D/P,\n"
             "  answering ARP and ping until SIGINT/SIGTERM (or for SEC seconds), then prints\n"
             "  its counters.  --gateway adds a default route; --pcap records every frame;\n"
@@ -178,7 +179,9 @@ static void usage(FILE *out)
             "  The socket table is printed like `ss -tuna` on SIGUSR1 and at exit.\n"
             "  --dhcp takes the address, router and DNS servers from a DHCP server instead\n"
             "  (and releases the lease at exit); --resolve looks NAME up (A records) once an\n"
-            "  address is there, through --dns ADDR or the DHCP lease's DNS servers.\n");
+            "  address is there, through --dns ADDR or the DHCP lease's DNS servers.\n"
+            "  --send connects by TCP to ADDR:PORT, sends BYTES of a test pattern, half-closes,\n"
+            "  checks that what comes back is the same pattern, prints the result and exits.\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -189,6 +192,9 @@ int cli_run(int argc, char **argv)
     bool have_addr = false, use_dhcp = false;
     const char *resolve_name = NULL;
     ps_ip4_t dns_server = 0;
+    ps_ip4_t send_addr = 0;
+    unsigned send_port = 0;
+    unsigned long long send_bytes = 0;
     unsigned mtu = 1500;
     double duration = 0;
     uint64_t seed = 0;
@@ -221,6 +227,13 @@ int cli_run(int argc, char **argv)
                 return 2;
             }
             have_addr = true;
+        } else if (strcmp(o, "--send") == 0) {
+            char a[32];
+            if (sscanf(v, "%31[0-9.]:%u:%llu", a, &send_port, &send_bytes) != 3 || ps_ip4_aton(a, &send_addr) != 0 ||
+                send_port < 1 || send_port > 65535) {
+                fprintf(stderr, "portstack run: --send wants ADDR:PORT:BYTES, not '%s'\n", v);
+                return 2;
+            }
         } else if (strcmp(o, "--resolve") == 0) {
             resolve_name = v;
         } else if (strcmp(o, "--dns") == 0) {
@@ -368,6 +381,9 @@ int cli_run(int argc, char **argv)
         start_resolver(s, &names, dns_server ? &dns_server : NULL, dns_server ? 1 : 0);
     }
 
+    struct cli_bulk bulk = {.fd = -1};
+    bool bulk_started = false;
+
     struct ps_pinger *pinger = NULL;
     if (pcfg.dst) {
         pinger = ps_pinger_new(s, &pcfg, on_probe, NULL);
@@ -416,6 +432,27 @@ int cli_run(int argc, char **argv)
             status = 1;
             break;
         }
+        if (send_addr && !bulk_started && ps_iface_addr(ifc, 0, NULL, NULL)) {
+            bulk_started = true;
+            int brc = cli_bulk_start(&bulk, s, send_addr, (uint16_t)send_port, send_bytes);
+            if (brc < 0) {
+                fprintf(stderr, "portstack run: --send cannot connect: %s\n", ps_strerror(brc));
+                status = 1;
+                break;
+            }
+        }
+        if (bulk_started && !bulk.done) {
+            /* Keep the pipe full: pump until the socket takes no more. */
+            while (cli_bulk_pump(&bulk))
+                ps_stack_poll(s, monotonic_us());
+            if (bulk.done) {
+                cli_bulk_report(&bulk, stdout);
+                fflush(stdout);
+                if (bulk.err || bulk.mismatches || bulk.received != bulk.sent)
+                    status = 1;
+                break;
+            }
+        }
         if (show_signal) {
             show_signal = 0;
             cli_print_stack(s, stdout, false);
@@ -431,6 +468,13 @@ int cli_run(int argc, char **argv)
                ps_ip4_ntoa(pcfg.dst, a), sum.sent, sum.received, sum.errors, sum.lost, cli_fmt_ms(sum.rtt_min, t1),
                cli_fmt_ms(sum.rtt_avg, t2), cli_fmt_ms(sum.rtt_max, t3));
         ps_pinger_free(pinger);
+    }
+    if (bulk_started) {
+        if (!bulk.done) {
+            cli_bulk_report(&bulk, stdout);
+            status = 1;
+        }
+        cli_bulk_close(&bulk);
     }
     ps_dns_free(names.dns);
     if (dhcp)
