@@ -92,6 +92,15 @@ ps_time_t ps_stack_now(const struct ps_stack *s);
  * given seed and call sequence; unpredictable without the seed). */
 uint64_t ps_stack_random(struct ps_stack *s);
 
+/* Wall-clock time.  The stack keeps only an offset from its monotonic
+ * time to UTC (microseconds since 1970-01-01), set by the host or by a
+ * time protocol client such as SNTP (apps/sntp.h); it starts at 0, i.e.
+ * unknown. */
+void ps_stack_set_realtime_offset(struct ps_stack *s, int64_t offset_us);
+int64_t ps_stack_realtime_offset(const struct ps_stack *s);
+/* Now as UTC microseconds since 1970 (now + offset). */
+int64_t ps_stack_realtime(const struct ps_stack *s);
+
 /* A name for the stack, used when printing (copied, truncated to 31). */
 void ps_stack_set_name(struct ps_stack *s, const char *name);
 const char *ps_stack_name(const struct ps_stack *s);

@@ -18,6 +18,7 @@
 #include <portstack/apps.h>
 #include <portstack/dhcp.h>
 #include <portstack/dns.h>
+#include <portstack/sntp.h>
 #include <portstack/pcap.h>
 #include <portstack/socket.h>
 #include <portstack/tap.h>
@@ -101,6 +102,20 @@ static int parse_serve(const char *arg, struct serve_spec *out, unsigned *n)
     return 0;
 }
 
+static void on_sntp(void *ctx, const struct ps_sntp_result *r)
+{
+    struct ps_stack *s = ctx;
+    if (r->err) {
+        printf("portstack: sntp: no time: %s\n", ps_strerror(r->err));
+    } else {
+        int64_t now = ps_stack_realtime(s);
+        printf("portstack: sntp: clock set to %lld.%06lld (offset %+lld us, delay %lld us, stratum %u)\n",
+               (long long)(now / 1000000), (long long)(now % 1000000), (long long)r->offset_us,
+               (long long)r->delay_us, r->stratum);
+    }
+    fflush(stdout);
+}
+
 /* --resolve: one lookup once the host has an address. */
 struct run_names {
     struct ps_stack *s;
@@ -167,7 +182,7 @@ static void usage(FILE *out)
             "                     [--mtu N] [--seed N] [--duration SEC]\n"
             "                     [--ping ADDR [--ping-count N] [--ping-size BYTES]]\n"
             "                     [--serve SERVICE:PORT,...] [--resolve NAME [--dns ADDR]]\n"
-            "                     [--send ADDR:PORT:BYTES]\n"
+            "                     [--send ADDR:PORT:BYTES] [--sntp ADDR]\n"
             "  Runs a portstack host on the existing TAP device DEV with address A.B.C.D/P,\n"
             "  answering ARP and ping until SIGINT/SIGTERM (or for SEC seconds), then prints\n"
             "  its counters.  --gateway adds a default route; --pcap records every frame;\n"
@@ -181,7 +196,8 @@ static void usage(FILE *out)
             "  (and releases the lease at exit); --resolve looks NAME up (A records) once an\n"
             "  address is there, through --dns ADDR or the DHCP lease's DNS servers.\n"
             "  --send connects by TCP to ADDR:PORT, sends BYTES of a test pattern, half-closes,\n"
-            "  checks that what comes back is the same pattern, prints the result and exits.\n");
+            "  checks that what comes back is the same pattern, prints the result and exits.\n"
+            "  --sntp sets the stack's wall clock from an NTP server (RFC 4330), every 64 s.\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -192,7 +208,7 @@ int cli_run(int argc, char **argv)
     bool have_addr = false, use_dhcp = false;
     const char *resolve_name = NULL;
     ps_ip4_t dns_server = 0;
-    ps_ip4_t send_addr = 0;
+    ps_ip4_t send_addr = 0, sntp_server = 0;
     unsigned send_port = 0;
     unsigned long long send_bytes = 0;
     unsigned mtu = 1500;
@@ -232,6 +248,11 @@ int cli_run(int argc, char **argv)
             if (sscanf(v, "%31[0-9.]:%u:%llu", a, &send_port, &send_bytes) != 3 || ps_ip4_aton(a, &send_addr) != 0 ||
                 send_port < 1 || send_port > 65535) {
                 fprintf(stderr, "portstack run: --send wants ADDR:PORT:BYTES, not '%s'\n", v);
+                return 2;
+            }
+        } else if (strcmp(o, "--sntp") == 0) {
+            if (ps_ip4_aton(v, &sntp_server) != 0) {
+                fprintf(stderr, "portstack run: --sntp wants an address, not '%s'\n", v);
                 return 2;
             }
         } else if (strcmp(o, "--resolve") == 0) {
@@ -381,6 +402,7 @@ int cli_run(int argc, char **argv)
         start_resolver(s, &names, dns_server ? &dns_server : NULL, dns_server ? 1 : 0);
     }
 
+    struct ps_sntp *sntp = sntp_server ? ps_sntp_start(s, sntp_server, 64, on_sntp, s) : NULL;
     struct cli_bulk bulk = {.fd = -1};
     bool bulk_started = false;
 
@@ -404,6 +426,11 @@ int cli_run(int argc, char **argv)
             ps_time_t pn = ps_pinger_poll(pinger, now);
             if (pn < next)
                 next = pn;
+        }
+        if (sntp && ps_iface_addr(ifc, 0, NULL, NULL)) {
+            ps_time_t sn = ps_sntp_poll(sntp, now);
+            if (sn < next)
+                next = sn;
         }
         if (dhcp) {
             ps_time_t dn = ps_dhcp_poll(dhcp, now);
@@ -476,6 +503,7 @@ int cli_run(int argc, char **argv)
         }
         cli_bulk_close(&bulk);
     }
+    ps_sntp_stop(sntp);
     ps_dns_free(names.dns);
     if (dhcp)
         ps_dhcp_stop(dhcp); /* DHCPRELEASE */

@@ -160,3 +160,18 @@ const char *ps_stack_name(const struct ps_stack *s)
 {
     return s->name;
 }
+
+void ps_stack_set_realtime_offset(struct ps_stack *s, int64_t offset_us)
+{
+    s->realtime_offset = offset_us;
+}
+
+int64_t ps_stack_realtime_offset(const struct ps_stack *s)
+{
+    return s->realtime_offset;
+}
+
+int64_t ps_stack_realtime(const struct ps_stack *s)
+{
+    return (int64_t)s->now + s->realtime_offset;
+}

@@ -24,6 +24,7 @@ struct ps_stack {
     struct ps_config cfg;
     char name[32];
     ps_time_t now;
+    int64_t realtime_offset; /* UTC us = now + this (0: not known) */
     /* Randomness: SipHash in counter mode under a key derived from the seed. */
     struct ps_siphash_key rng_key;
     uint64_t rng_counter;
