@@ -34,6 +34,11 @@
 # side by side) runs last; PORTS_ONLY=1 runs only it (no root needed, no
 # namespaces).  Its tunables: PORTS_TIME (0.2 s a run), PORTS_REPEAT (5 runs,
 # the median shown), PORTS_MAX (100000 endpoints at most).
+#
+# TCP (bench_tcp in-process, lwIP's pcb sizes, bulk throughput over TAP
+# against lwIP and the kernel over veth) runs before the port system;
+# TCP_ONLY=1 runs only it (root, namespaces).  Tunables: TCP_MB (200),
+# TCP_ROUNDS (3), TCP_TIMEOUT (120 s), TCP_BENCH_MB (100), TCP_RATE_TIME (1 s).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -299,6 +304,205 @@ stop_responder() {
   responder_pid=""
 }
 
+# ---- TCP: stack-only cost (bench_tcp) and bulk throughput over TAP -------------
+# bench_tcp (in-process, two stacks on the simulated wire): CPU per MB, the
+# connect+accept+close rate with 10 and 10,000 idle connections, memory per
+# connection and per TIME_WAIT record; next to it lwIP's sizeof(struct
+# tcp_pcb) and sizeof(struct tcp_pcb_listen) from a tiny program compiled
+# against lwIP's headers.  Then bulk TCP throughput, the kernel of namespace
+# psb-PID as the client of each contender in turn (never two at once):
+#   portstack  TAP psb0, `portstack run --serve echo:7,discard:9`, 192.0.2.2
+#   lwIP 2.1.3 TAP lwb0, bench/lwip_tap_tcp.c (one thread, raw API), 198.51.100.2
+#   Linux      veth vpb0/vpb1, bench/tcp_blast.c serve in the peer namespace, 203.0.113.2
+# with bench/tcp_blast.c as the client: "discard" sends TCP_MB MB and waits
+# for the server's close (kernel -> stack); "echo" sends TCP_MB MB and reads
+# them back at the same time, checking every byte (kernel <-> stack; the rate
+# is that of the echoed stream).  Each client run is bounded by its own
+# timeout (TCP_TIMEOUT s, and `timeout` around it); each server stops by
+# itself (--duration) and is stopped with SIGINT by PID.  TCP_ONLY=1 runs
+# only this section (root: namespaces).  Tunables: TCP_MB (200), TCP_ROUNDS
+# (3, the median shown), TCP_TIMEOUT (120 s a run), TCP_BENCH_MB (100 MB each
+# way in bench_tcp), TCP_RATE_TIME (1 s per connection-rate cell).
+TCP_MB=${TCP_MB:-200}
+TCP_ROUNDS=${TCP_ROUNDS:-3}
+TCP_TIMEOUT=${TCP_TIMEOUT:-120}
+TCP_BENCH_MB=${TCP_BENCH_MB:-100}
+TCP_RATE_TIME=${TCP_RATE_TIME:-1}
+tcp_bench() {
+  local out="$logs/tcp" k r mode
+  local server_max=$(((2 * TCP_ROUNDS + 2) * (TCP_TIMEOUT + 10) + 60))
+  mkdir -p "$out"
+  if [ ! -x "$build/bench_tcp" ]; then
+    echo "bench/run.sh: $build/bench_tcp missing; build first (cmake --build $build)" >&2
+    return 1
+  fi
+  local cflags=(-std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
+  gcc "${cflags[@]}" -I/usr/include/lwip "$root/bench/lwip_tap_tcp.c" -o "$build/lwip_tap_tcp" -llwip -lpthread
+  gcc "${cflags[@]}" "$root/bench/tcp_blast.c" -o "$build/tcp_blast"
+
+  echo "== TCP, stack-only: $build/bench_tcp --mb $TCP_BENCH_MB --rate-time $TCP_RATE_TIME"
+  echo
+  "$build/bench_tcp" --mb "$TCP_BENCH_MB" --rate-time "$TCP_RATE_TIME" --tsv "$out/bench_tcp.tsv" \
+    2>"$out/bench_tcp.err" | tee "$out/bench_tcp.txt" ||
+    { cat "$out/bench_tcp.err" >&2; echo "bench_tcp failed (its checks, not a timing)" >&2; return 1; }
+
+  # lwIP's control blocks, as its headers declare them: Debian's build
+  # (dual-stack, its lwipopts.h; the library's own memp pool sizes printed
+  # next to it), the same options with LWIP_IPV6 0, and lwIP's defaults
+  # (opt.h alone: IPv4, no window scaling, no keepalive...).
+  cat >"$out/lwip_sizes.c" <<'CEOF'
+#include <stdio.h>
+#include "lwip/tcp.h"
+#ifdef WITH_LIB
+#include "lwip/memp.h"
+#include "lwip/priv/memp_priv.h"
+#endif
+int main(void)
+{
+    printf("%zu %zu", sizeof(struct tcp_pcb), sizeof(struct tcp_pcb_listen));
+#ifdef WITH_LIB
+    printf(" %u %u", (unsigned)memp_pools[MEMP_TCP_PCB]->size, (unsigned)memp_pools[MEMP_TCP_PCB_LISTEN]->size);
+#endif
+    printf("\n");
+    return 0;
+}
+CEOF
+  mkdir -p "$out/lwip-v4" "$out/lwip-defaults"
+  printf '#include "/usr/include/lwip/lwipopts.h"\n#undef LWIP_IPV6\n#define LWIP_IPV6 0\n' >"$out/lwip-v4/lwipopts.h"
+  printf '#define NO_SYS 1\n#define LWIP_IPV4 1\n#define LWIP_IPV6 0\n#define LWIP_TCP 1\n' >"$out/lwip-defaults/lwipopts.h"
+  gcc "${cflags[@]}" -DWITH_LIB -I/usr/include/lwip "$out/lwip_sizes.c" -o "$out/lwip_sizes" -llwip -lpthread
+  gcc "${cflags[@]}" -I"$out/lwip-v4" -I/usr/include/lwip "$out/lwip_sizes.c" -o "$out/lwip_sizes_v4"
+  gcc "${cflags[@]}" -I"$out/lwip-defaults" -I/usr/include/lwip "$out/lwip_sizes.c" -o "$out/lwip_sizes_def"
+  local deb v4 def
+  deb=$("$out/lwip_sizes")
+  v4=$("$out/lwip_sizes_v4")
+  def=$("$out/lwip_sizes_def")
+  echo "== TCP memory: portstack (bench_tcp, measured from the heap) and lwIP (sizeof, from its headers)"
+  echo
+  awk -v deb="$deb" -v v4="$v4" -v def="$def" -F'\t' '
+    { v[$1] = $2 }
+    END {
+      split(deb, d, " "); split(v4, f, " "); split(def, e, " ")
+      extra = v["mem.conn_heap_per_end"] - v["mem.conn_rings"]
+      printf "| per connection, buffers excluded | portstack | lwIP 2.1.3: Debian build (IPv4+IPv6) | same options, IPv4 only | lwIP defaults, IPv4 only |\n"
+      printf "|---|---:|---:|---:|---:|\n"
+      printf "| established idle connection | %.0f B (slot %.0f + heap %.0f) | %d B tcp_pcb (library pool: %d) | %d B | %d B |\n",
+        v["mem.slot"] + extra, v["mem.slot"], extra, d[1], d[3], f[1], e[1]
+      printf "| listening socket | %.0f B (a slot) | %d B tcp_pcb_listen (library pool: %d) | %d B | %d B |\n",
+        v["mem.slot"], d[2], d[4], f[2], e[2]
+      printf "| TIME_WAIT record | %.0f B (%s) | %d B (a full tcp_pcb) | %d B | %d B |\n",
+        v["mem.tw_record"], v["mem.tw_holds_slot"] ? "a full slot + " sprintf("%.0f", v["mem.tw_held_heap"]) " B of heap still held" : "compact record",
+        d[1], f[1], e[1]
+      printf "\nportstack / lwIP (Debian build) per established connection: %.2fx; target: at or below lwIP (216 B)\n",
+        (v["mem.slot"] + extra) / d[1]
+    }' "$out/bench_tcp.tsv"
+  echo
+
+  # ---- bulk throughput over TAP (and veth for Linux) ----
+  # Like cpu_ns, with %.0f: mawk's printf %d stops at 2^31 ns (2.1 s).
+  tcp_cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {printf "%.0f\n", s}'; }
+  run_client() { # key mode addr round
+    local key=$1 mode=$2 addr=$3 r=$4 n0=0 n1=0
+    if [ -n "$responder_pid" ]; then n0=$(tcp_cpu_ns "$responder_pid"); fi
+    timeout $((TCP_TIMEOUT + 10)) ip netns exec "$ns" "$build/tcp_blast" "$mode" "$addr" \
+      "$([ "$mode" = echo ] && echo 7 || echo 9)" "$TCP_MB" "$TCP_TIMEOUT" >"$out/$key.$mode.r$r.txt" 2>&1 || true
+    if [ -n "$responder_pid" ] && kill -0 "$responder_pid" 2>/dev/null; then
+      n1=$(tcp_cpu_ns "$responder_pid")
+      echo "$((n1 - n0))" >"$out/$key.$mode.r$r.cpu"
+    else
+      echo "-" >"$out/$key.$mode.r$r.cpu"
+    fi
+    sed 's/^/    /' "$out/$key.$mode.r$r.txt"
+  }
+  tcp_measure() { # key addr
+    local key=$1 addr=$2 r
+    # Warm-up: ARP, caches, the server's first connection.
+    timeout 60 ip netns exec "$ns" "$build/tcp_blast" discard "$addr" 9 10 50 >"$out/$key.warmup.txt" 2>&1 || true
+    for r in $(seq 1 "$TCP_ROUNDS"); do
+      run_client "$key" discard "$addr" "$r"
+      run_client "$key" echo "$addr" "$r"
+    done
+  }
+
+  echo "== TCP bulk: portstack over TAP (192.0.2.2), $TCP_MB MB a run, $TCP_ROUNDS rounds"
+  start_responder tcp-portstack "$build/portstack" run --tap psb0 --address 192.0.2.2/24 \
+    --serve echo:7,discard:9 --duration "$server_max"
+  wait_up 192.0.2.2 || { cat "$logs/tcp-portstack.responder"; echo "portstack did not come up" >&2; return 1; }
+  tcp_measure portstack 192.0.2.2
+  stop_responder
+  mv "$logs/tcp-portstack.responder" "$out/portstack.responder"
+
+  echo "== TCP bulk: lwIP $lwip_version over TAP (198.51.100.2), $TCP_MB MB a run, $TCP_ROUNDS rounds"
+  start_responder tcp-lwip "$build/lwip_tap_tcp" --tap lwb0 --address 198.51.100.2/24 --duration "$server_max"
+  wait_up 198.51.100.2 || { cat "$logs/tcp-lwip.responder"; echo "lwIP did not come up" >&2; return 1; }
+  tcp_measure lwip 198.51.100.2
+  stop_responder
+  mv "$logs/tcp-lwip.responder" "$out/lwip.responder"
+
+  echo "== TCP bulk: Linux over veth (203.0.113.2), $TCP_MB MB a run, $TCP_ROUNDS rounds"
+  ip netns exec "$peer" "$build/tcp_blast" serve 9 7 "$server_max" >"$out/linux.responder" 2>&1 &
+  responder_pid=$!
+  wait_up 203.0.113.2 || { echo "the peer namespace does not answer" >&2; return 1; }
+  sleep 0.2 # the server's listen()
+  tcp_measure linux 203.0.113.2
+  stop_responder
+
+  # The table: median round (by MB/s) of each cell.
+  echo
+  echo "== TCP bulk throughput, $TCP_MB MB a run (MB = 10^6 bytes), median of $TCP_ROUNDS rounds"
+  echo
+  local lines=""
+  for k in portstack lwip linux; do
+    for mode in discard echo; do
+      local rates="" r rate cpu
+      for r in $(seq 1 "$TCP_ROUNDS"); do
+        rate=$(awk '/^tcp_blast:/ && / ok$/ {for (i = 1; i <= NF; i++) if ($(i + 1) == "MB/s,") print $i}' "$out/$k.$mode.r$r.txt")
+        cpu=$(cat "$out/$k.$mode.r$r.cpu")
+        rates+="${rate:-0} $cpu"$'\n'
+      done
+      lines+="$k $mode $(printf "%s" "$rates" | sort -n | awk -v m=$(((TCP_ROUNDS + 1) / 2)) -v mb="$TCP_MB" '
+        { all = all (NR > 1 ? "/" : "") $1 }
+        NR == m { med = $1; c = ($2 == "-" ? "-" : sprintf("%.2f", $2 / 1e6 / mb)) }
+        END { printf "%s %s %s", med, c, all }')"$'\n'
+    done
+  done
+  printf "%s" "$lines" >"$out/summary.txt"
+  awk '
+    { rate[$1, $2] = $3; cpu[$1, $2] = $4; all[$1, $2] = $5 }
+    function x(a, b) { return (b + 0 > 0 && a + 0 > 0) ? sprintf("%.2fx", a / b) : "-" }
+    function met(v, t) { return v == "-" ? "" : (substr(v, 1, length(v) - 1) + 0 >= t ? " (met)" : " (missed)") }
+    END {
+      printf "| direction | portstack (TAP) | lwIP 2.1.3 (TAP) | Linux (veth) | portstack / lwIP (target >= 2x) | portstack / Linux (target >= 0.5x) |\n"
+      printf "|---|---:|---:|---:|---:|---:|\n"
+      split("discard echo", m, " ")
+      name["discard"] = "kernel -> stack (discard), MB/s"
+      name["echo"] = "kernel <-> stack (echo, the echoed stream), MB/s"
+      for (i = 1; i <= 2; i++) {
+        d = m[i]
+        a = x(rate["portstack", d], rate["lwip", d]); b = x(rate["portstack", d], rate["linux", d])
+        printf "| %s | %.1f | %.1f | %.1f | %s%s | %s%s |\n", name[d], rate["portstack", d], rate["lwip", d],
+          rate["linux", d], a, met(a, 2), b, met(b, 0.5)
+      }
+      for (i = 1; i <= 2; i++) {
+        d = m[i]
+        printf "| %s: all rounds, MB/s | %s | %s | %s | | |\n", d, all["portstack", d], all["lwip", d], all["linux", d]
+      }
+      for (i = 1; i <= 2; i++) {
+        d = m[i]
+        printf "| %s: server process CPU per MB (ms) | %s | %s | %s | | |\n", d, cpu["portstack", d], cpu["lwip", d], cpu["linux", d]
+      }
+    }' "$out/summary.txt"
+  echo
+  echo "Informational only.  Server CPU: schedstat time of the server process during the run / MB; for"
+  echo "the TAP stacks it includes the kernel work of their read()/write() syscalls, for Linux only the"
+  echo "server's syscalls (softirq work elsewhere is not attributed).  Raw outputs: $out/"
+}
+
+if [ "${TCP_ONLY:-0}" = 1 ]; then
+  tcp_bench
+  exit
+fi
+
 echo "== portstack over TAP (192.0.2.2)"
 start_responder portstack "$build/portstack" run --tap psb0 --address 192.0.2.2/24 --duration "$RESPONDER_MAX"
 wait_up 192.0.2.2 || { cat "$logs/portstack.responder"; echo "portstack did not come up" >&2; exit 1; }
@@ -431,6 +635,9 @@ echo
 echo "== in-process microbenchmarks: $build/bench_core --time $CORE_TIME"
 echo
 "$build/bench_core" --time "$CORE_TIME"
+
+echo
+tcp_bench
 
 echo
 ports_bench

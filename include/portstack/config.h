@@ -221,6 +221,10 @@
 #ifndef PS_DEFAULT_TCP_TIMEWAIT_MAX
 #define PS_DEFAULT_TCP_TIMEWAIT_MAX 512
 #endif
+/* SYN cookies when a listener's half-open queue is full (1 on, 0 off). */
+#ifndef PS_DEFAULT_TCP_SYNCOOKIES
+#define PS_DEFAULT_TCP_SYNCOOKIES 1
+#endif
 /* RFC 5961 challenge ACKs per second (per stack). */
 #ifndef PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT
 #define PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT 100
@@ -229,5 +233,43 @@
 #ifndef PS_TCP_INIT_CWND_SEGS
 #define PS_TCP_INIT_CWND_SEGS 10
 #endif
+
+/* ---- TCP congestion control, keepalive, user timeout ------------------------ */
+
+/* Room for a congestion-control name with its NUL ("cubic", "newreno"),
+ * as Linux's TCP_CA_NAME_MAX. */
+#ifndef PS_TCP_CC_NAME_MAX
+#define PS_TCP_CC_NAME_MAX 16
+#endif
+/* The stack's default algorithm (RFC 9438 CUBIC); "newreno" is the other. */
+#ifndef PS_DEFAULT_TCP_CONGESTION
+#define PS_DEFAULT_TCP_CONGESTION "cubic"
+#endif
+/* Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), off unless SO_KEEPALIVE:
+ * idle time before the first probe (s; RFC 1122: no less than two hours
+ * by default), interval between probes (s), and unanswered probes before
+ * the connection is dropped with ETIMEDOUT.  Linux's defaults. */
+#ifndef PS_DEFAULT_TCP_KEEPIDLE_S
+#define PS_DEFAULT_TCP_KEEPIDLE_S 7200
+#endif
+#ifndef PS_DEFAULT_TCP_KEEPINTVL_S
+#define PS_DEFAULT_TCP_KEEPINTVL_S 75
+#endif
+#ifndef PS_DEFAULT_TCP_KEEPCNT
+#define PS_DEFAULT_TCP_KEEPCNT 9
+#endif
+/* Bounds of the keepalive options (as Linux's MAX_TCP_KEEPIDLE,
+ * MAX_TCP_KEEPINTVL and MAX_TCP_KEEPCNT). */
+#define PS_TCP_KEEPIDLE_MAX_S 32767
+#define PS_TCP_KEEPINTVL_MAX_S 32767
+#define PS_TCP_KEEPCNT_MAX 127
+/* User timeout (RFC 5482 spirit, Linux TCP_USER_TIMEOUT, ms): data left
+ * unacknowledged this long aborts the connection with ETIMEDOUT; 0 = off
+ * (the retransmission count alone decides). */
+#ifndef PS_DEFAULT_TCP_USER_TIMEOUT_MS
+#define PS_DEFAULT_TCP_USER_TIMEOUT_MS 0
+#endif
+/* The largest user timeout accepted (ms, about 24 days: INT_MAX). */
+#define PS_TCP_USER_TIMEOUT_MAX_MS 2147483647u
 
 #endif /* PORTSTACK_CONFIG_H */

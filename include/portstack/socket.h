@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "types.h"
 
 struct ps_stack;
@@ -56,6 +57,89 @@ struct ps_sockaddr_in {
 /* IP_LOCAL_PORT_RANGE: a uint32_t, high 16 bits the upper bound, low 16
  * the lower (0 = the stack's), as Linux. */
 #define PS_IP_LOCAL_PORT_RANGE 51
+
+/* Keepalive, user timeout, congestion control and connection figures
+ * (STREAM sockets; the numbers are Linux's).  Every new socket starts with
+ * the stack's values (struct ps_config); an accepted socket takes its
+ * listener's.
+ *
+ * PS_SO_KEEPALIVE (int, 0/1, default 0): probe an idle connection (RFC
+ *   9293 3.8.4, RFC 1122 4.2.3.6); after PS_TCP_KEEPCNT unanswered probes
+ *   the connection is dropped and reports ETIMEDOUT.
+ * PS_TCP_KEEPIDLE (int, s, 1..PS_TCP_KEEPIDLE_MAX_S): idle time before the
+ *   first probe.  PS_TCP_KEEPINTVL (int, s, 1..PS_TCP_KEEPINTVL_MAX_S):
+ *   between probes.  PS_TCP_KEEPCNT (int, 1..PS_TCP_KEEPCNT_MAX).
+ * PS_TCP_USER_TIMEOUT (int, ms, 0..PS_TCP_USER_TIMEOUT_MAX_MS, 0 = off):
+ *   data sent and left unacknowledged this long aborts the connection
+ *   (RST sent, ETIMEDOUT reported; a pending ICMP soft error is reported
+ *   instead, as Linux does); with keepalive on, also the longest time
+ *   probes may go unanswered.
+ * PS_TCP_CONGESTION (a string, at most PS_TCP_CC_NAME_MAX bytes with its
+ *   NUL; set takes len bytes, need not be terminated): "cubic" (RFC 9438)
+ *   or "newreno" (RFC 5681/6582); -ENOENT for any other name.  May be
+ *   changed on a live connection (the window is kept).
+ * PS_TCP_INFO (get only, struct ps_tcp_info below; a shorter buffer gets
+ *   the first *len bytes). */
+#define PS_SO_KEEPALIVE 9
+#define PS_TCP_KEEPIDLE 4
+#define PS_TCP_KEEPINTVL 5
+#define PS_TCP_KEEPCNT 6
+#define PS_TCP_INFO 11
+#define PS_TCP_CONGESTION 13
+#define PS_TCP_USER_TIMEOUT 18
+
+/* struct ps_tcp_info .state: the RFC 9293 states. */
+#define PS_TCPI_CLOSED 0
+#define PS_TCPI_LISTEN 1
+#define PS_TCPI_SYN_SENT 2
+#define PS_TCPI_SYN_RECEIVED 3
+#define PS_TCPI_ESTABLISHED 4
+#define PS_TCPI_FIN_WAIT_1 5
+#define PS_TCPI_FIN_WAIT_2 6
+#define PS_TCPI_CLOSE_WAIT 7
+#define PS_TCPI_CLOSING 8
+#define PS_TCPI_LAST_ACK 9
+#define PS_TCPI_TIME_WAIT 10
+/* .ca_state: what the congestion control is doing. */
+#define PS_TCPI_CA_OPEN 0     /* slow start or congestion avoidance */
+#define PS_TCPI_CA_RECOVERY 3 /* fast recovery after duplicate ACKs */
+#define PS_TCPI_CA_LOSS 4     /* after a retransmission timeout */
+/* .ssthresh before the first congestion event. */
+#define PS_TCPI_INFINITE_SSTHRESH 0x7fffffffu
+/* .options bits: what the handshake negotiated. */
+#define PS_TCPI_OPT_TIMESTAMPS 0x1 /* RFC 7323 timestamps */
+#define PS_TCPI_OPT_SACK 0x2       /* RFC 2018 SACK-permitted */
+#define PS_TCPI_OPT_WSCALE 0x4     /* RFC 7323 window scaling */
+
+/* A connection's figures (PS_TCP_INFO), like Linux's struct tcp_info and
+ * `ss -ti`.  Sizes are bytes (windows too, not segments), times
+ * microseconds.  Payload counters count data bytes only (no SYN or FIN). */
+struct ps_tcp_info {
+    uint8_t state;            /* PS_TCPI_* state */
+    uint8_t ca_state;         /* PS_TCPI_CA_* */
+    uint8_t options;          /* PS_TCPI_OPT_* negotiated */
+    uint8_t snd_wscale;       /* shift applied to the peer's windows (0 without) */
+    uint8_t rcv_wscale;       /* shift applied to ours (0 without) */
+    uint8_t backoff;          /* retransmission timeouts in a row, now */
+    uint8_t keepalive_probes; /* keepalive probes sent and not answered */
+    uint32_t snd_mss;         /* payload of a full segment we send */
+    uint32_t rcv_mss;         /* the MSS we advertised */
+    uint32_t rto_us;          /* retransmission timeout */
+    uint32_t srtt_us;         /* smoothed RTT (0: no sample yet) */
+    uint32_t rttvar_us;       /* RTT variation */
+    uint32_t cwnd;            /* congestion window */
+    uint32_t ssthresh;        /* slow-start threshold, PS_TCPI_INFINITE_SSTHRESH at first */
+    uint32_t snd_wnd;         /* the peer's receive window */
+    uint32_t rcv_wnd;         /* the window we advertise */
+    uint32_t unacked;         /* sent and not yet acknowledged (sequence space) */
+    uint64_t bytes_sent;      /* payload sent, each byte once (retransmissions not counted) */
+    uint64_t bytes_acked;     /* payload the peer acknowledged */
+    uint64_t bytes_received;  /* payload received in order */
+    uint64_t segs_out;        /* segments sent, retransmissions included */
+    uint64_t segs_in;         /* segments received for the connection */
+    uint64_t retransmits;     /* segments retransmitted */
+    char congestion[PS_TCP_CC_NAME_MAX]; /* "cubic" / "newreno" */
+};
 
 struct ps_linger {
     int l_onoff;
@@ -138,6 +222,9 @@ struct ps_sock_info {
     const char *state;      /* "UNCONN", "LISTEN", "ESTAB", ... as ss prints */
     size_t recv_q, send_q;  /* bytes queued */
     struct ps_sockaddr_in local, peer;
+    /* A TCP connection's figures (as PS_TCP_INFO), valid during the
+     * callback; NULL for UDP, listeners and never-connected sockets. */
+    const struct ps_tcp_info *tcp;
 };
 
 /* Visit every socket (and TIME_WAIT record); stops when fn returns
@@ -145,8 +232,12 @@ struct ps_sock_info {
 void ps_socket_foreach(struct ps_stack *s, int (*fn)(void *ctx, const struct ps_sock_info *info), void *ctx);
 
 /* Print the table as `ss -tuna` does, with service names where known
- * (numeric with PS_SS_NUMERIC). */
+ * (numeric with PS_SS_NUMERIC).  PS_SS_INFO adds, as `ss -ti` does, an
+ * indented line of figures under each TCP connection (struct
+ * ps_tcp_info: congestion control, options, window scales, rto, rtt,
+ * mss, cwnd, ssthresh, bytes, segments, retransmissions, windows). */
 #define PS_SS_NUMERIC 0x1
+#define PS_SS_INFO 0x2
 void ps_ss_print(struct ps_stack *s, FILE *out, unsigned flags);
 
 #endif /* PORTSTACK_SOCKET_H */

@@ -57,9 +57,18 @@ struct ps_config {
     unsigned tcp_ooo_max;      /* out-of-order ranges per connection */
     unsigned tcp_timewait_max; /* TIME_WAIT connections per stack */
     unsigned tcp_challenge_ack_limit; /* RFC 5961 challenge ACKs per second */
+    /* Congestion control, keepalive and user timeout: the defaults of
+     * every new TCP socket (each may change its own, socket.h). */
+    char tcp_congestion[PS_TCP_CC_NAME_MAX]; /* "cubic" (default) or "newreno" */
+    unsigned tcp_keepidle_s;   /* keepalive idle time before probing (s) */
+    unsigned tcp_keepintvl_s;  /* between keepalive probes (s) */
+    unsigned tcp_keepcnt;      /* unanswered probes before ETIMEDOUT */
+    unsigned tcp_user_timeout_ms; /* unacked data this old: ETIMEDOUT; 0 = off */
+    bool tcp_syncookies;       /* SYN cookies when the half-open queue is full */
     uint8_t default_ttl;       /* TTL of packets the stack originates */
     bool ip_forwarding;        /* act as a router between interfaces */
     bool icmp_echo_reply;      /* answer pings (default on) */
+    bool tcp_no_sack;          /* neither offer nor accept SACK (RFC 2018); default off */
 };
 
 /* Fill cfg with the compile-time defaults of config.h and seed 0. */

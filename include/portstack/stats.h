@@ -114,6 +114,15 @@ struct ps_stack;
     X(tcp_retransmits, "TCP segments retransmitted")                            \
     X(tcp_rto_timeouts, "TCP retransmission timeouts")                          \
     X(tcp_fast_retransmits, "TCP fast retransmissions (3 duplicate ACKs)")      \
+    X(tcp_recovery_episodes, "TCP loss recoveries entered (fast retransmit)")   \
+    X(tcp_sack_blocks_rx, "TCP SACK blocks received")                          \
+    X(tcp_sack_blocks_bad, "TCP SACK blocks discarded (outside the window)")   \
+    X(tcp_sack_blocks_tx, "TCP SACK blocks sent")                              \
+    X(tcp_sack_retransmits, "TCP segments retransmitted from the scoreboard")  \
+    X(tcp_sack_reneging, "TCP peers found discarding SACKed data (reneging)")  \
+    X(tcp_dsack_rx, "TCP D-SACK blocks received (duplicate delivery)")         \
+    X(tcp_dsack_tx, "TCP D-SACK blocks sent")                                  \
+    X(tcp_spurious_rto, "TCP retransmission timeouts found spurious (TSecr)")  \
     X(tcp_persist_probes, "TCP zero-window probes sent")                        \
     X(tcp_delayed_acks, "TCP ACKs sent by the delayed-ACK timer")               \
     X(tcp_ooo_segments, "TCP segments received out of order and kept")          \
@@ -132,9 +141,23 @@ struct ps_stack;
     X(tcp_timewait, "TCP connections entering TIME-WAIT")                       \
     X(tcp_timewait_overflow, "TCP TIME-WAIT connections dropped early (bound)") \
     X(tcp_timewait_reopen, "TCP TIME-WAIT quadruples reopened by a new SYN")    \
+    /* SYN cookies and compact TIME-WAIT records */                             \
+    X(tcp_syncookies_sent, "TCP SYN cookies sent (half-open queue full)")       \
+    X(tcp_syncookies_ok, "TCP connections made from a valid SYN cookie")        \
+    X(tcp_syncookies_failed, "TCP ACKs to a listener with a bad or old cookie") \
+    X(tcp_timewait_expired, "TCP TIME-WAIT records ended after 2*MSL")          \
+    X(tcp_timewait_acks, "TCP ACKs sent by TIME-WAIT records")                  \
+    X(tcp_timewait_drop, "TCP segments to TIME-WAIT records dropped silently")  \
+    X(tcp_timewait_rst, "TCP TIME-WAIT records ended by a RST (RFC 9293)")      \
+    X(tcp_timewait_reuse, "TCP connects reusing a TIME-WAIT quadruple (TS)")    \
+    X(tcp_timewait_reuse_unsafe, "TCP connects refused: TIME-WAIT, no safe TS") \
     X(tcp_fin_wait2_timeout, "TCP FIN-WAIT-2 connections timed out")            \
     X(tcp_icmp_err, "ICMP errors matched to a TCP connection")                  \
     X(tcp_icmp_bad_seq, "ICMP errors quoting a sequence not in flight")         \
+    /* keepalive and user timeout (tcp_keepalive.c) */                          \
+    X(tcp_keepalive_probes, "TCP keepalive probes sent")                        \
+    X(tcp_keepalive_timeout, "TCP connections dropped: keepalive unanswered")   \
+    X(tcp_user_timeout, "TCP connections dropped: user timeout (data unacked)") \
     X(tcp_pmtu_lowered, "TCP MSS lowered by fragmentation-needed")
 
 struct ps_stats {

@@ -3,10 +3,12 @@
  */
 #include <portstack/stack.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/stack_impl.h"
+#include "transport/tcp.h" /* ps_tcp_cc_find */
 #include "transport/transport.h"
 
 void ps_config_default(struct ps_config *cfg)
@@ -50,6 +52,13 @@ void ps_config_default(struct ps_config *cfg)
     cfg->tcp_ooo_max = PS_DEFAULT_TCP_OOO_MAX;
     cfg->tcp_timewait_max = PS_DEFAULT_TCP_TIMEWAIT_MAX;
     cfg->tcp_challenge_ack_limit = PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT;
+    /* congestion control, keepalive, user timeout */
+    snprintf(cfg->tcp_congestion, sizeof(cfg->tcp_congestion), "%s", PS_DEFAULT_TCP_CONGESTION);
+    cfg->tcp_keepidle_s = PS_DEFAULT_TCP_KEEPIDLE_S;
+    cfg->tcp_keepintvl_s = PS_DEFAULT_TCP_KEEPINTVL_S;
+    cfg->tcp_keepcnt = PS_DEFAULT_TCP_KEEPCNT;
+    cfg->tcp_user_timeout_ms = PS_DEFAULT_TCP_USER_TIMEOUT_MS;
+    cfg->tcp_syncookies = PS_DEFAULT_TCP_SYNCOOKIES != 0;
     cfg->default_ttl = PS_DEFAULT_TTL;
     cfg->ip_forwarding = false;
     cfg->icmp_echo_reply = true;
@@ -70,7 +79,10 @@ static bool config_valid(const struct ps_config *c)
            c->arp_queue_len > 0 && c->reasm_max_frags > 0 && c->default_ttl > 0 && c->max_sockets > 0 &&
            c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi &&
            c->tcp_rto_min_ms > 0 && c->tcp_rto_min_ms <= c->tcp_rto_max_ms && c->tcp_rto_initial_ms > 0 &&
-           c->tcp_delack_ms <= 500;
+           c->tcp_delack_ms <= 500 && c->tcp_keepidle_s >= 1 && c->tcp_keepidle_s <= PS_TCP_KEEPIDLE_MAX_S &&
+           c->tcp_keepintvl_s >= 1 && c->tcp_keepintvl_s <= PS_TCP_KEEPINTVL_MAX_S && c->tcp_keepcnt >= 1 &&
+           c->tcp_keepcnt <= PS_TCP_KEEPCNT_MAX && c->tcp_user_timeout_ms <= PS_TCP_USER_TIMEOUT_MAX_MS &&
+           memchr(c->tcp_congestion, '\0', sizeof(c->tcp_congestion)) && ps_tcp_cc_find(c->tcp_congestion);
 }
 
 struct ps_stack *ps_stack_new(const struct ps_config *cfg, ps_time_t now)

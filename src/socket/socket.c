@@ -161,6 +161,7 @@ static struct ps_tcb *tcp_spawn(struct ps_stack *s, struct ps_tcb *lst)
     c->sndbuf = lst->sndbuf;
     c->ttl = lst->ttl;
     c->nodelay = lst->nodelay;
+    ps_tcp_opts_inherit(c, lst); /* congestion control, keepalive, user timeout */
     c->ep.flags = lst->ep.flags & (PS_EP_REUSEADDR | PS_EP_REUSEPORT);
     return c;
 }

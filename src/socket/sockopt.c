@@ -1,6 +1,7 @@
 /*
  * Socket options.  Values are ints (as POSIX) except SO_LINGER (struct
- * ps_linger) and PS_IP_LOCAL_PORT_RANGE (uint32_t, as Linux).  Buffer
+ * ps_linger), PS_IP_LOCAL_PORT_RANGE (uint32_t, as Linux),
+ * PS_TCP_CONGESTION (a name) and PS_TCP_INFO (struct ps_tcp_info).  Buffer
  * sizes are bytes of payload, taken as given (not doubled as Linux does)
  * and clamped to PS_MAX_SOCKBUF.
  */
@@ -121,6 +122,102 @@ static int set_ip_level(struct ps_sock *sk, int name, const void *val, size_t le
     return -ENOPROTOOPT;
 }
 
+/* ---- keepalive, user timeout, congestion control, TCP_INFO --------------------------- */
+
+/* SO_KEEPALIVE (at PS_SOL_SOCKET) and the PS_IPPROTO_TCP options but
+ * TCP_NODELAY (STREAM); the callers keep the levels apart. */
+static int set_tcp_ext(struct ps_stack *s, struct ps_sock *sk, int name, const void *val, size_t len)
+{
+    if (sk->type != PS_SOCK_STREAM)
+        return -ENOPROTOOPT;
+    struct ps_tcb *tcb = &sk->u.stream.tcb;
+    if (name == PS_TCP_CONGESTION) {
+        char cc_name[PS_TCP_CC_NAME_MAX];
+        if (!val || len == 0)
+            return -EINVAL;
+        size_t n = len < sizeof(cc_name) - 1 ? len : sizeof(cc_name) - 1;
+        memcpy(cc_name, val, n);
+        cc_name[n] = '\0';
+        const struct ps_tcp_cc_ops *cc = ps_tcp_cc_find(cc_name);
+        if (!cc)
+            return -ENOENT; /* as Linux for an algorithm it does not have */
+        ps_tcp_cc_set(tcb, cc);
+        return 0;
+    }
+    if (name == PS_TCP_INFO)
+        return -ENOPROTOOPT; /* read-only */
+    int v, rc;
+    if ((rc = int_in(val, len, &v)) != 0)
+        return rc;
+    switch (name) {
+    case PS_SO_KEEPALIVE:
+        tcb->keepalive = v != 0;
+        break;
+    case PS_TCP_KEEPIDLE:
+        if (v < 1 || v > PS_TCP_KEEPIDLE_MAX_S)
+            return -EINVAL;
+        tcb->keep_idle_s = (uint16_t)v;
+        break;
+    case PS_TCP_KEEPINTVL:
+        if (v < 1 || v > PS_TCP_KEEPINTVL_MAX_S)
+            return -EINVAL;
+        tcb->keep_intvl_s = (uint16_t)v;
+        break;
+    case PS_TCP_KEEPCNT:
+        if (v < 1 || v > PS_TCP_KEEPCNT_MAX)
+            return -EINVAL;
+        tcb->keep_cnt = (uint8_t)v;
+        return 0;
+    case PS_TCP_USER_TIMEOUT:
+        if (v < 0 || (unsigned)v > PS_TCP_USER_TIMEOUT_MAX_MS)
+            return -EINVAL;
+        tcb->user_timeout_ms = (uint32_t)v;
+        return 0; /* the retransmission timer reads it when next armed */
+    default:
+        return -ENOPROTOOPT;
+    }
+    ps_tcp_keep_arm(s, tcb); /* a new idle time counts from the last segment received */
+    return 0;
+}
+
+static int get_tcp_ext(struct ps_sock *sk, int name, void *val, size_t *len)
+{
+    if (sk->type != PS_SOCK_STREAM)
+        return -ENOPROTOOPT;
+    struct ps_tcb *tcb = &sk->u.stream.tcb;
+    switch (name) {
+    case PS_SO_KEEPALIVE: return int_out(val, len, tcb->keepalive);
+    case PS_TCP_KEEPIDLE: return int_out(val, len, tcb->keep_idle_s);
+    case PS_TCP_KEEPINTVL: return int_out(val, len, tcb->keep_intvl_s);
+    case PS_TCP_KEEPCNT: return int_out(val, len, tcb->keep_cnt);
+    case PS_TCP_USER_TIMEOUT: return int_out(val, len, (int)tcb->user_timeout_ms);
+    case PS_TCP_CONGESTION: {
+        if (!val || !len || *len == 0)
+            return -EINVAL;
+        /* As Linux: up to *len bytes of the name, NUL-padded. */
+        char name_buf[PS_TCP_CC_NAME_MAX] = {0};
+        size_t n = strlen(tcb->cc->name);
+        memcpy(name_buf, tcb->cc->name, n < sizeof(name_buf) - 1 ? n : sizeof(name_buf) - 1);
+        size_t k = *len < sizeof(name_buf) ? *len : sizeof(name_buf);
+        memcpy(val, name_buf, k);
+        *len = k;
+        return 0;
+    }
+    case PS_TCP_INFO: {
+        if (!val || !len)
+            return -EINVAL;
+        struct ps_tcp_info ti;
+        ps_tcp_info_fill(tcb, &ti);
+        size_t k = *len < sizeof(ti) ? *len : sizeof(ti);
+        memcpy(val, &ti, k);
+        *len = k;
+        return 0;
+    }
+    default:
+        return -ENOPROTOOPT;
+    }
+}
+
 int ps_setsockopt(struct ps_stack *s, int fd, int level, int name, const void *val, size_t len)
 {
     struct ps_sock *sk = ps_sock_get(s, fd);
@@ -128,11 +225,21 @@ int ps_setsockopt(struct ps_stack *s, int fd, int level, int name, const void *v
         return -EBADF;
     switch (level) {
     case PS_SOL_SOCKET:
+        if (name == PS_SO_KEEPALIVE) {
+            int rc = set_tcp_ext(s, sk, name, val, len);
+            ps_tcp_flush_events(s);
+            return rc;
+        }
         return set_socket_level(sk, name, val, len);
     case PS_IPPROTO_IP:
         return set_ip_level(sk, name, val, len);
     case PS_IPPROTO_TCP: {
         int v, rc;
+        if (sk->type == PS_SOCK_STREAM && name != PS_TCP_NODELAY && name != PS_SO_KEEPALIVE) {
+            rc = set_tcp_ext(s, sk, name, val, len);
+            ps_tcp_flush_events(s);
+            return rc;
+        }
         if (sk->type != PS_SOCK_STREAM || name != PS_TCP_NODELAY)
             return -ENOPROTOOPT;
         if ((rc = int_in(val, len, &v)) != 0)
@@ -183,6 +290,8 @@ int ps_getsockopt(struct ps_stack *s, int fd, int level, int name, void *val, si
         return -EBADF;
     switch (level) {
     case PS_SOL_SOCKET:
+        if (name == PS_SO_KEEPALIVE)
+            return get_tcp_ext(sk, name, val, len);
         return get_socket_level(sk, name, val, len);
     case PS_IPPROTO_IP:
         if (name == PS_IP_TTL) {
@@ -200,6 +309,8 @@ int ps_getsockopt(struct ps_stack *s, int fd, int level, int name, void *val, si
         }
         return -ENOPROTOOPT;
     case PS_IPPROTO_TCP:
+        if (sk->type == PS_SOCK_STREAM && name != PS_TCP_NODELAY && name != PS_SO_KEEPALIVE)
+            return get_tcp_ext(sk, name, val, len);
         if (sk->type != PS_SOCK_STREAM || name != PS_TCP_NODELAY)
             return -ENOPROTOOPT;
         return int_out(val, len, sk->nodelay);

@@ -85,7 +85,8 @@ static struct ps_ports *table_new(struct ps_stack *s, uint8_t proto)
     t->proto = proto;
     /* Every socket holds at most one port; TIME_WAIT records (TCP issue)
      * get their own room, hence twice the socket table. */
-    t->capacity = 2 * s->cfg.max_sockets;
+    t->capacity = s->cfg.max_sockets +
+                  (s->cfg.tcp_timewait_max > s->cfg.max_sockets ? s->cfg.tcp_timewait_max : s->cfg.max_sockets);
     unsigned nb = pow2_at_least(t->capacity);
     t->bucket_mask = nb - 1;
     t->bound_mask = nb - 1;
@@ -537,6 +538,34 @@ void ps_ports_unbind(struct ps_stack *s, struct ps_endpoint *ep)
     if (ep->flags & PS_EP_BOUND)
         bucket_remove(t, ep);
     ep->flags &= (uint16_t)~(PS_EP_AUTOBIND | PS_EP_LISTEN);
+}
+
+/* Swap old for repl in a chain (port bucket, or a hash chain). */
+static void chain_swap(struct ps_endpoint **head, struct ps_endpoint *old, struct ps_endpoint *repl, bool port_chain)
+{
+    for (struct ps_endpoint **l = head; *l; l = port_chain ? &(*l)->port_next : &(*l)->hash_next) {
+        if (*l == old) {
+            *l = repl;
+            return;
+        }
+    }
+}
+
+void ps_ports_replace(struct ps_stack *s, struct ps_endpoint *old, struct ps_endpoint *repl)
+{
+    struct ps_ports *t = table_of(s, old->proto);
+    *repl = *old; /* addresses, ports, flags (AUTOBIND too), links, seq */
+    if (old->flags & PS_EP_BOUND) {
+        struct port_bucket *b = bucket_find(t, old->lport);
+        if (b)
+            chain_swap(&b->head, old, repl, true);
+    }
+    if (old->flags & PS_EP_CONNECTED)
+        chain_swap(quad_head(s, t, old->laddr, old->lport, old->raddr, old->rport), old, repl, false);
+    else if (old->flags & PS_EP_BOUND)
+        chain_swap(&t->bound[hash_bound(s, t, old->laddr, old->lport)], old, repl, false);
+    old->port_next = old->hash_next = NULL;
+    old->flags &= (uint16_t)~(PS_EP_BOUND | PS_EP_CONNECTED | PS_EP_AUTOBIND | PS_EP_LISTEN | PS_EP_TIMEWAIT);
 }
 
 /* Among the bound endpoints on (laddr, lport): one, honouring SO_REUSEPORT

@@ -35,6 +35,7 @@ struct ps_stack;
 #define PS_EP_CONNECTED 0x0010 /* has a peer (in the quad hash) */
 #define PS_EP_TIMEWAIT  0x0020 /* a TIME_WAIT record (TCP issue) */
 #define PS_EP_BCAST     0x0040 /* SO_BROADCAST (UDP) */
+#define PS_EP_TWREC     0x0080 /* a compact TIME_WAIT record (tcp_timewait.c), not a tcb */
 
 struct ps_endpoint {
     uint8_t proto;          /* PS_IP_PROTO_UDP / PS_IP_PROTO_TCP */
@@ -83,6 +84,11 @@ void ps_ports_disconnect(struct ps_stack *s, struct ps_endpoint *ep);
 
 /* Remove ep from every table (close). */
 void ps_ports_unbind(struct ps_stack *s, struct ps_endpoint *ep);
+
+/* Hand old's place in every table (port bucket, quad or bound hash) to
+ * `repl`, which takes old's addresses, ports and flags; old is left in no
+ * table.  Needs no new bucket, so it cannot fail (TIME_WAIT records). */
+void ps_ports_replace(struct ps_stack *s, struct ps_endpoint *old, struct ps_endpoint *repl);
 
 /* Demultiplex one arriving segment/datagram: the connected endpoint of the
  * exact quadruple, else a bound endpoint on (dst, dport), else one on

@@ -16,6 +16,14 @@
  *                    TIME_WAIT and FIN_WAIT_2
  *   tcp_cc_newreno.c congestion control (RFC 5681, RFC 6582) behind
  *                    struct ps_tcp_cc_ops
+ *   tcp_cc_cubic.c   CUBIC (RFC 9438), the default; the table of algorithms
+ *   tcp_keepalive.c  keepalive (RFC 9293 3.8.4), user timeout, the
+ *                    per-socket choices (congestion control, keepalive)
+ *   tcp_info.c       a connection's figures (PS_TCP_INFO, ss -ti)
+ *   tcp_sack.c       SACK both ways (RFC 2018), SACK loss recovery (RFC
+ *                    6675) and PRR (RFC 6937)
+ *   tcp_syncookie.c  SYN cookies when a listener's half-open queue is full
+ *   tcp_timewait.c   TIME_WAIT as compact records owning their quadruple
  *
  * Connection blocks live in the socket layer's table (one per socket
  * entry; no allocation but the two buffer rings).  TCP never calls up into
@@ -30,6 +38,7 @@
 #include <sys/types.h>
 
 #include <portstack/net.h>
+#include <portstack/siphash.h>
 #include <portstack/socket.h>
 #include <portstack/wire.h>
 
@@ -57,6 +66,13 @@ enum ps_tcp_state {
 #define PS_TCP_MSS_DEFAULT 536 /* RFC 9293 3.7.1: when the peer sends none */
 #define PS_TCP_WSCALE_MAX 14
 
+/* SACK (RFC 2018, RFC 6675): SACKed ranges the sender's scoreboard holds
+ * (beyond it the highest are forgotten: only more retransmission), the
+ * recent out-of-order arrivals the receiver reports first, and DupThresh. */
+#define PS_TCP_SACK_SLOTS 8
+#define PS_TCP_SACK_RECENT 4
+#define PS_TCP_DUPTHRESH 3
+
 struct ps_tcb;
 
 /* Congestion control: one ops struct per algorithm (tcp_cc_*.c).  State
@@ -69,6 +85,20 @@ struct ps_tcp_cc_ops {
     void (*timeout)(struct ps_tcb *tcb);          /* the RTO fired */
 };
 extern const struct ps_tcp_cc_ops ps_tcp_cc_newreno;
+extern const struct ps_tcp_cc_ops ps_tcp_cc_cubic;
+
+/* CUBIC's state (tcp_cc_cubic.c); sizes in bytes. */
+struct ps_tcp_cubic {
+    ps_time_t epoch;         /* start of the congestion-avoidance stage */
+    uint32_t w_max;          /* W_max: cwnd before the last reduction (fast convergence) */
+    uint32_t cwnd_prior;     /* cwnd when the last congestion event came */
+    uint32_t cwnd_epoch;     /* cwnd at the start of the stage */
+    uint32_t k_ms;           /* K, ms */
+    uint32_t w_est;          /* W_est, the Reno-friendly estimate */
+    uint32_t inc_rem, est_rem; /* fractions of a byte carried between ACKs */
+    bool epoch_valid;        /* a stage is running (epoch set) */
+    bool after_rto;          /* the next stage starts with K = 0 (RFC 9438 4.8) */
+};
 
 /* An out-of-order range above RCV.NXT, data held in the receive ring. */
 struct ps_tcp_ooo {
@@ -122,7 +152,7 @@ struct ps_tcb {
     bool ws_ok, ts_ok, sack_ok;
     uint32_t ts_recent;      /* TS.Recent */
     ps_time_t ts_recent_age;
-    uint32_t ts_offset;      /* per-connection random TSval offset */
+    uint32_t ts_offset;      /* TSval offset, keyed per address pair (tcp_isn.c) */
     uint32_t last_ack_sent;
     /* Retransmission (RFC 6298). */
     ps_time_t srtt, rttvar, rto; /* us; srtt 0 = no sample yet */
@@ -138,6 +168,18 @@ struct ps_tcb {
     uint8_t dupacks;
     bool in_recovery;
     bool rexmit_one;         /* output: resend one segment at SND.UNA */
+    /* SACK and recovery (RFC 2018, 6675, 6937) */
+    struct ps_tcp_ooo sacked[PS_TCP_SACK_SLOTS]; /* scoreboard: SACKed ranges above SND.UNA, sorted */
+    uint8_t nsacked;
+    uint8_t nsack_recent;    /* receiver: entries in sack_recent */
+    bool dsack_pending;      /* receiver: report [dsack_start, dsack_end) first (RFC 2883) */
+    bool rto_check;          /* the next new ACK tells whether the RTO was spurious */
+    uint32_t sack_recent[PS_TCP_SACK_RECENT]; /* receiver: latest out-of-order arrivals, newest first */
+    uint32_t dsack_start, dsack_end;
+    uint32_t sack_newly;     /* bytes newly SACKed by the ACK in hand */
+    uint32_t high_rxt;       /* RFC 6675 HighRxt: retransmitted up to here */
+    uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 */
+    uint32_t rto_tsval;      /* TSval of the first retransmission after an RTO */
     /* ACK policy. */
     bool ack_now;
     uint32_t rcv_unacked;    /* bytes received since our last ACK */
@@ -149,6 +191,23 @@ struct ps_tcb {
     ps_time_t tw_since;
     /* Figures. */
     uint64_t bytes_in, bytes_out, retransmits;
+    /* SYN cookies (tcp_syncookie.c): a listener's last half-open overflow. */
+    ps_time_t synq_overflow_at; /* 0 = never */
+    /* CUBIC, keepalive, user timeout and PS_TCP_INFO figures
+     * (tcp_cc_cubic.c, tcp_keepalive.c, tcp_info.c). */
+    struct ps_stack *stack;  /* the owner (congestion control reads its clock) */
+    struct ps_tcp_cubic cubic;
+    struct ps_timer t_keep;  /* keepalive */
+    bool keepalive;          /* SO_KEEPALIVE */
+    uint8_t keep_probes;     /* keepalive probes sent, unanswered */
+    uint8_t keep_cnt;        /* TCP_KEEPCNT */
+    uint16_t keep_idle_s, keep_intvl_s; /* TCP_KEEPIDLE, TCP_KEEPINTVL */
+    uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = off */
+    ps_time_t last_rcv;      /* the last acceptable segment from the peer */
+    ps_time_t ut_since;      /* unacked data outstanding, without progress, since */
+    bool acct_started;       /* the counters below follow SND.UNA / SND.MAX */
+    uint32_t acct_una, acct_max; /* sequence numbers already counted */
+    uint64_t acked_total, sent_total, segs_in, segs_out;
 };
 
 /* What TCP tells the socket layer. */
@@ -172,6 +231,15 @@ struct ps_tcp {
     /* RFC 5961 challenge-ACK budget, refilled each second. */
     ps_time_t chall_epoch;
     unsigned chall_left;
+    /* SYN cookies and compact TIME_WAIT records (tcp_syncookie.c,
+     * tcp_timewait.c). */
+    struct ps_siphash_key cookie_key;
+    struct ps_tcp_tw *tw_pool;        /* cfg.tcp_timewait_max records */
+    uint32_t tw_free, tw_first, tw_last; /* pool indices, PS_TCP_TW_NIL = none */
+    unsigned tw_nrec;                 /* records in use */
+    struct ps_timer tw_timer;         /* the earliest record's expiry */
+    uint32_t tw_isn;                  /* ISS for a SYN reopening a record ... */
+    bool tw_isn_set;                  /* ... while the listener handles it */
 };
 
 static inline struct ps_tcb *ps_tcb_of(struct ps_endpoint *ep)
@@ -212,8 +280,51 @@ const char *ps_tcp_state_name(enum ps_tcp_state st);
 void ps_tcp_tw_enter(struct ps_stack *s, struct ps_tcb *tcb);
 void ps_tcp_tw_leave(struct ps_stack *s, struct ps_tcb *tcb);
 
+/* ---- tcp_syncookie.c --------------------------------------------------------------- */
+void ps_tcp_syncookie_init(struct ps_stack *s);
+/* The half-open queue of lst is full: answer the SYN with a cookie
+ * SYN-ACK, keeping no state.  false: cookies are off (the SYN is dropped). */
+bool ps_tcp_syncookie_send(struct ps_stack *s, struct ps_tcb *lst, const struct ps_ipv4_hdr *ip,
+                           const struct ps_tcp_hdr *th);
+/* An ACK (no SYN, no RST) for listener lst: if it returns a valid cookie,
+ * rebuild the connection, process the segment on it and queue it for
+ * accept (true).  false: not a cookie (the caller answers as LISTEN). */
+bool ps_tcp_syncookie_ack(struct ps_stack *s, struct ps_tcb *lst, const struct ps_ipv4_hdr *ip,
+                          const struct ps_tcp_hdr *th, const uint8_t *data, uint32_t dlen);
+
+/* ---- tcp_timewait.c ----------------------------------------------------------------- */
+#define PS_TCP_TW_NIL UINT32_MAX
+int ps_tcp_tw_init(struct ps_stack *s);
+void ps_tcp_tw_fini(struct ps_stack *s);
+/* Bytes of one record (the memory TIME_WAIT costs per connection). */
+size_t ps_tcp_tw_record_size(void);
+unsigned ps_tcp_tw_count(const struct ps_stack *s);
+/* A record takes over tcb's quadruple until `expiry` (the oldest record
+ * goes first when the pool is full); the caller then closes the block.
+ * false: no TIME_WAIT is kept (cfg.tcp_timewait_max 0). */
+bool ps_tcp_tw_create(struct ps_stack *s, struct ps_tcb *tcb, ps_time_t expiry);
+/* A segment for a record (ep has PS_EP_TWREC). */
+void ps_tcp_tw_input(struct ps_stack *s, struct ps_endpoint *ep, const struct ps_ipv4_hdr *ip,
+                     const struct ps_tcp_hdr *th, uint32_t dlen);
+/* connect() toward a quadruple: 0 no record holds it; 1 a record held it
+ * and timestamps make reuse safe (it is gone; *iss and *ts_offset are
+ * what the new connection continues from); -EADDRINUSE otherwise.
+ * With lport 0: any record toward raddr:rport from laddr (ports ran out). */
+int ps_tcp_tw_reuse(struct ps_stack *s, ps_ip4_t laddr, uint16_t lport, ps_ip4_t raddr, uint16_t rport,
+                    uint32_t *iss, uint32_t *ts_offset);
+/* The records, oldest first, for listings: NULL ends. */
+const struct ps_endpoint *ps_tcp_tw_next(const struct ps_stack *s, const struct ps_endpoint *prev);
+/* Send one segment no block owns (SYN-ACK with a cookie, a record's ACK). */
+void ps_tcp_send_raw(struct ps_stack *s, ps_ip4_t src, ps_ip4_t dst, uint16_t sport, uint16_t dport,
+                     uint32_t seq, uint32_t ack, uint8_t flags, uint16_t window, const struct ps_tcp_opts *o,
+                     uint8_t ttl);
+
 /* ---- tcp_isn.c ---------------------------------------------------------------- */
 uint32_t ps_tcp_isn(struct ps_stack *s, ps_ip4_t laddr, uint16_t lport, ps_ip4_t raddr, uint16_t rport);
+/* The TSval clock's offset toward a host: keyed, per address pair (as
+ * Linux since 4.13), so one host's timestamps grow across connections and
+ * RFC 6191 can tell a new incarnation of a quadruple from an old one. */
+uint32_t ps_tcp_ts_offset(struct ps_stack *s, ps_ip4_t laddr, ps_ip4_t raddr);
 
 /* ---- tcp_input.c -------------------------------------------------------------- */
 void ps_tcp_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ipv4_hdr *ip);
@@ -242,6 +353,71 @@ void ps_tcp_rcvd(struct ps_stack *s, struct ps_tcb *tcb);
 uint32_t ps_tcp_ts_now(const struct ps_stack *s, const struct ps_tcb *tcb);
 /* The payload a full segment carries (MSS less the options in use). */
 uint32_t ps_tcp_eff_mss(const struct ps_tcb *tcb);
+
+/* ---- tcp_sack.c --------------------------------------------------------------- */
+/* SACK both ways (RFC 2018, RFC 2883 D-SACK), SACK-based loss recovery
+ * (RFC 6675) with PRR (RFC 6937); NewReno (RFC 6582, in the congestion
+ * control) when the peer does not do SACK. */
+void ps_tcp_sack_reset(struct ps_tcb *tcb);
+/* Receiver: [start, end) arrived out of order and is kept / is a duplicate. */
+void ps_tcp_sack_rcvd(struct ps_tcb *tcb, uint32_t start, uint32_t end);
+void ps_tcp_sack_dsack(struct ps_tcb *tcb, uint32_t start, uint32_t end);
+/* Receiver: the blocks a segment carries (o->sack, o->sack_count). */
+void ps_tcp_sack_fill(const struct ps_tcb *tcb, struct ps_tcp_opts *o);
+/* Sender, for each acceptable ACK before SND.UNA moves: validate the
+ * blocks, update the scoreboard; sets and returns tcb->sack_newly. */
+uint32_t ps_tcp_sack_input(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_tcp_hdr *th);
+/* SND.UNA advanced by acked (replaces cc->ack), a duplicate ACK (replaces
+ * cc->dupack), the RTO fired (after cc->timeout). */
+void ps_tcp_loss_ack(struct ps_stack *s, struct ps_tcb *tcb, uint32_t acked);
+void ps_tcp_loss_dupack(struct ps_stack *s, struct ps_tcb *tcb);
+void ps_tcp_loss_timeout(struct ps_stack *s, struct ps_tcb *tcb);
+/* In SACK recovery (RFC 6675 with PRR) rather than NewReno's. */
+static inline bool ps_tcp_sack_recovering(const struct ps_tcb *tcb)
+{
+    return tcb->in_recovery && tcb->sack_ok;
+}
+/* RFC 6675 SetPipe(), and NextSeg() for a retransmission (rules 1 and,
+ * with unlost_ok, 3); false: nothing to retransmit. */
+uint32_t ps_tcp_sack_pipe(const struct ps_tcb *tcb);
+bool ps_tcp_sack_nextseg(const struct ps_tcb *tcb, bool unlost_ok, uint32_t *seq, uint32_t *len);
+/* Bytes of new data recovery allows now (cwnd - pipe, the peer's window). */
+uint32_t ps_tcp_sack_usable(const struct ps_tcb *tcb);
+/* Going back after an RTO: move SND.NXT past a SACKed range; returns the
+ * most that may be sent from there before the next SACKed range. */
+uint32_t ps_tcp_sack_skip(struct ps_tcb *tcb);
+
+/* ---- tcp_cc_cubic.c ------------------------------------------------------------ */
+/* The algorithm called name ("cubic", "newreno"), or NULL. */
+const struct ps_tcp_cc_ops *ps_tcp_cc_find(const char *name);
+/* Switch a block to cc; on a live connection the window and the recovery
+ * state are kept and only the algorithm's own state starts afresh. */
+void ps_tcp_cc_set(struct ps_tcb *tcb, const struct ps_tcp_cc_ops *cc);
+/* Integer cube root (floor) of x; no libm. */
+uint32_t ps_tcp_cubic_cbrt(uint64_t x);
+
+/* ---- tcp_keepalive.c ------------------------------------------------------------ */
+/* A new block takes the stack's choices (ps_tcb_init). */
+void ps_tcp_opts_init(struct ps_stack *s, struct ps_tcb *tcb);
+/* An accepted connection takes its listener's (the spawn upcall). */
+void ps_tcp_opts_inherit(struct ps_tcb *child, const struct ps_tcb *lst);
+/* The connection is established: keepalive starts counting idle time. */
+void ps_tcp_keep_start(struct ps_stack *s, struct ps_tcb *tcb);
+/* (Re)arm or stop the keepalive timer after an option change. */
+void ps_tcp_keep_arm(struct ps_stack *s, struct ps_tcb *tcb);
+/* An acceptable segment came from the peer: it is alive. */
+void ps_tcp_keep_rcvd(struct ps_stack *s, struct ps_tcb *tcb);
+void ps_tcp_keep_fire(struct ps_stack *s, struct ps_timer *t);
+/* User timeout: the latest time the retransmission timer may fire at
+ * (`when` unchanged when off); and whether it has run out. */
+ps_time_t ps_tcp_user_timeout_clamp(const struct ps_stack *s, const struct ps_tcb *tcb, ps_time_t when);
+bool ps_tcp_user_timeout_expired(const struct ps_stack *s, const struct ps_tcb *tcb);
+
+/* ---- tcp_info.c ---------------------------------------------------------------- */
+/* Bring the byte counters up to SND.UNA / SND.MAX (at least once per 2 GB). */
+void ps_tcp_info_account(struct ps_tcb *tcb);
+/* Fill *ti (PS_TCP_INFO). */
+void ps_tcp_info_fill(struct ps_tcb *tcb, struct ps_tcp_info *ti);
 
 /* ---- tcp_timer.c -------------------------------------------------------------- */
 void ps_tcp_timers_init(struct ps_tcb *tcb);

@@ -59,7 +59,7 @@ void ps_tcp_syn_options(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_
         tcb->ts_recent = o->tsval;
         tcb->ts_recent_age = s->now;
     }
-    tcb->sack_ok = o->sack_permitted; /* negotiated; blocks come later */
+    tcb->sack_ok = o->sack_permitted && !s->cfg.tcp_no_sack; /* negotiated; blocks come later */
 }
 
 /* The connection is established (either side). */
@@ -200,8 +200,10 @@ static bool receive_text(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, c
         if (skip >= n) {
             if (skip > n)
                 fin = false; /* the FIN too is old */
-            if (n)
+            if (n) {
                 PS_STAT_INC(s, tcp_dup_segments);
+                ps_tcp_sack_dsack(tcb, seq, seq + n);
+            }
             d += n;
             n = 0;
             seq = tcb->rcv_nxt;
@@ -233,6 +235,7 @@ static bool receive_text(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, c
             }
             ps_ring_write_at(&tcb->rcv, seq - tcb->rcv_nxt, d, n);
             PS_STAT_INC(s, tcp_ooo_segments);
+            ps_tcp_sack_rcvd(tcb, seq, seq + n);
         }
         if (fin) {
             tcb->ooo_fin = true;
@@ -247,9 +250,11 @@ static bool receive_text(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, c
         bool filled = ooo_merge(tcb);
         /* ACK policy (RFC 9293 3.8.6.3, RFC 5681 4.2): at once when a hole
          * filled, at start-up (quick ACKs) or every second full segment;
-         * otherwise within the delayed-ACK time. */
+         * otherwise within the delayed-ACK time.  A hole filled only in
+         * part (data still held out of order) is ACKed at once too (RFC
+         * 5681 4.2): the sender is recovering and waits on this ACK. */
         tcb->rcv_unacked += n;
-        if (filled || tcb->quickack || tcb->rcv_unacked >= 2u * tcb->rcv_mss - (tcb->ts_ok ? 24u : 0u)) {
+        if (filled || tcb->nooo || tcb->quickack || tcb->rcv_unacked >= 2u * tcb->rcv_mss - (tcb->ts_ok ? 24u : 0u)) {
             tcb->ack_now = true;
             if (tcb->quickack)
                 tcb->quickack--;
@@ -326,7 +331,7 @@ static void new_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_tcp_
     tcb->retries = 0;
     tcb->persist_shift = 0;
     bool was_recovering = tcb->in_recovery;
-    tcb->cc->ack(tcb, acked);
+    ps_tcp_loss_ack(s, tcb, acked); /* congestion control, SACK recovery (tcp_sack.c) */
     if (was_recovering && tcb->rexmit_one)
         PS_STAT_INC(s, tcp_fast_retransmits);
     if (tcb->snd_una == tcb->snd_max)
@@ -358,6 +363,8 @@ static bool process_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_
         ps_tcp_challenge_ack(s, tcb);
         return false;
     }
+    /* SACK blocks first, against the SND.UNA the ACK finds (tcp_sack.c). */
+    uint32_t sacked_new = tcb->state == PS_TCPS_SYN_RECEIVED ? (tcb->sack_newly = 0) : ps_tcp_sack_input(s, tcb, th);
     if (tcb->state == PS_TCPS_SYN_RECEIVED) {
         if (!ps_seq_gt(ack, tcb->snd_una)) {
             PS_STAT_INC(s, tcp_drop_bad_ack);
@@ -387,13 +394,12 @@ static bool process_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_
             ps_tcp_set_state(s, tcb, PS_TCPS_FIN_WAIT_1);
     } else if (ps_seq_gt(ack, tcb->snd_una)) {
         new_ack(s, tcb, th);
-    } else if (ack == tcb->snd_una && dlen == 0 && !(th->flags & (PS_TCP_FIN | PS_TCP_SYN)) &&
-               tcb->snd_max != tcb->snd_una && ((uint32_t)th->window << tcb->snd_wscale) == tcb->snd_wnd) {
-        /* A duplicate ACK (RFC 5681 2). */
-        bool before = tcb->in_recovery;
-        tcb->cc->dupack(tcb);
-        if (!before && tcb->in_recovery)
-            PS_STAT_INC(s, tcp_fast_retransmits);
+    } else if ((ack == tcb->snd_una && dlen == 0 && !(th->flags & (PS_TCP_FIN | PS_TCP_SYN)) &&
+                tcb->snd_max != tcb->snd_una && ((uint32_t)th->window << tcb->snd_wscale) == tcb->snd_wnd) ||
+               (ack == tcb->snd_una && sacked_new && tcb->snd_max != tcb->snd_una)) {
+        /* A duplicate ACK (RFC 5681 2), or one with new SACK information
+         * (RFC 6675 2). */
+        ps_tcp_loss_dupack(s, tcb); /* congestion control, SACK recovery (tcp_sack.c) */
     }
     if (tcb->snd_wnd == 0 && th->window == 0)
         tcb->retries = 0; /* the peer answers our probes: it is alive */
@@ -493,6 +499,7 @@ void ps_tcp_segment(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_ipv4
                     const struct ps_tcp_hdr *th, const uint8_t *data, uint32_t dlen)
 {
     uint8_t f = th->flags;
+    tcb->segs_in++; /* PS_TCP_INFO (tcp_info.c) */
     if (tcb->state == PS_TCPS_SYN_SENT) {
         syn_sent(s, tcb, ip, th);
         return;
@@ -522,9 +529,11 @@ void ps_tcp_segment(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_ipv4
             PS_STAT_INC(s, tcp_rst_ignored);
             return;
         }
-        if (ps_seq_lt(th->seq + seg_len, tcb->rcv_nxt) || (seg_len && th->seq + seg_len == tcb->rcv_nxt))
+        if (ps_seq_lt(th->seq + seg_len, tcb->rcv_nxt) || (seg_len && th->seq + seg_len == tcb->rcv_nxt)) {
             PS_STAT_INC(s, tcp_dup_segments);
-        else
+            if (dlen)
+                ps_tcp_sack_dsack(tcb, th->seq, th->seq + dlen); /* RFC 2883 */
+        } else
             PS_STAT_INC(s, tcp_drop_out_of_window);
         if (tcb->state == PS_TCPS_TIME_WAIT && (f & PS_TCP_FIN))
             ps_tcp_timewait_start(s, tcb); /* a resent FIN restarts 2*MSL */
@@ -549,6 +558,7 @@ void ps_tcp_segment(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_ipv4
         ps_tcp_challenge_ack(s, tcb);
         return;
     }
+    ps_tcp_keep_rcvd(s, tcb); /* keepalive: the peer is alive (tcp_keepalive.c) */
     /* Fifth: ACK. */
     if (!(f & PS_TCP_ACK)) {
         PS_STAT_INC(s, tcp_drop_bad_ack);
@@ -619,13 +629,16 @@ void ps_tcp_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ipv4_hd
     const uint8_t *data = p->data + rc;
     uint32_t dlen = (uint32_t)(p->len - (size_t)rc);
     struct ps_endpoint *ep = ps_ports_lookup(s, PS_IP_PROTO_TCP, ip->src, th.sport, ip->dst, th.dport);
-    struct ps_tcb *tcb = ep ? ps_tcb_of(ep) : NULL;
-    if (!tcb || tcb->state == PS_TCPS_CLOSED) {
+    struct ps_tcb *tcb = ep && !(ep->flags & PS_EP_TWREC) ? ps_tcb_of(ep) : NULL;
+    if (ep && (ep->flags & PS_EP_TWREC)) {
+        ps_tcp_tw_input(s, ep, ip, &th, dlen); /* a TIME_WAIT record (tcp_timewait.c) */
+    } else if (!tcb || tcb->state == PS_TCPS_CLOSED) {
         PS_STAT_INC(s, tcp_drop_no_port);
         uint32_t seg_len = dlen + ((th.flags & PS_TCP_SYN) ? 1 : 0) + ((th.flags & PS_TCP_FIN) ? 1 : 0);
         ps_tcp_reset_reply(s, ip, &th, seg_len);
     } else if (tcb->state == PS_TCPS_LISTEN) {
-        ps_tcp_listen_input(s, tcb, ip, &th, dlen);
+        if (!ps_tcp_syncookie_ack(s, tcb, ip, &th, data, dlen)) /* SYN cookies (tcp_syncookie.c) */
+            ps_tcp_listen_input(s, tcb, ip, &th, dlen);
     } else {
         ps_tcp_segment(s, tcb, ip, &th, data, dlen);
     }

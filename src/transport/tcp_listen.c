@@ -139,8 +139,8 @@ void ps_tcp_listen_input(struct ps_stack *s, struct ps_tcb *lst, const struct ps
         return;
     }
     if (f & PS_TCP_ACK) {
-        /* Hook: a SYN cookie would be validated here (next increment);
-         * until then any ACK to a listener is answered with RST. */
+        /* Not a valid SYN cookie (tcp_syncookie.c checked first): an ACK
+         * to a listener is answered with RST. */
         PS_STAT_INC(s, tcp_drop_listen);
         ps_tcp_reset_reply(s, ip, th, dlen + ((f & PS_TCP_FIN) ? 1 : 0));
         return;
@@ -150,7 +150,10 @@ void ps_tcp_listen_input(struct ps_stack *s, struct ps_tcb *lst, const struct ps
         return;
     }
     if (lst->synq_len >= s->cfg.tcp_synq_max) {
-        /* Hook: SYN cookies answer here instead of dropping. */
+        /* SYN cookies answer statelessly (tcp_syncookie.c); when they are
+         * off the SYN is dropped. */
+        if (lst->acceptq_len < lst->backlog && ps_tcp_syncookie_send(s, lst, ip, th))
+            return;
         PS_STAT_INC(s, tcp_synq_overflow);
         return;
     }
@@ -176,7 +179,9 @@ void ps_tcp_listen_input(struct ps_stack *s, struct ps_tcb *lst, const struct ps
     c->rcv_adv = c->rcv_nxt;
     c->last_ack_sent = c->rcv_nxt;
     ps_tcp_syn_options(s, c, &th->opt);
-    c->iss = ps_tcp_isn(s, ip->dst, th->dport, ip->src, th->sport);
+    /* A SYN reopening a TIME_WAIT record starts above its old sequence
+     * space (tcp_timewait.c). */
+    c->iss = s->tcp->tw_isn_set ? s->tcp->tw_isn : ps_tcp_isn(s, ip->dst, th->dport, ip->src, th->sport);
     c->snd_una = c->snd_nxt = c->snd_max = c->iss;
     c->sb_seq = c->iss + 1;
     c->snd_wnd = th->window;

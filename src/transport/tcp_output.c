@@ -54,7 +54,7 @@ static void fill_opts(struct ps_stack *s, const struct ps_tcb *tcb, uint8_t flag
             o->has_wscale = true;
             o->wscale = tcb->rcv_wscale;
         }
-        if (!synack || tcb->sack_ok)
+        if ((!synack || tcb->sack_ok) && !s->cfg.tcp_no_sack)
             o->sack_permitted = true;
         if (!synack || tcb->ts_ok) {
             o->has_timestamp = true;
@@ -68,6 +68,8 @@ static void fill_opts(struct ps_stack *s, const struct ps_tcb *tcb, uint8_t flag
         o->tsval = ps_tcp_ts_now(s, tcb);
         o->tsecr = tcb->ts_recent;
     }
+    if (tcb->sack_ok && (flags & PS_TCP_ACK) && !(flags & PS_TCP_RST))
+        ps_tcp_sack_fill(tcb, o); /* RFC 2018 (tcp_sack.c) */
 }
 
 /* Build and send one segment: seq, len bytes of the send ring from seq,
@@ -77,6 +79,21 @@ static int xmit(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, uint32_t l
 {
     struct ps_tcp_hdr h = {.sport = tcb->ep.lport, .dport = tcb->ep.rport, .seq = seq, .flags = flags};
     fill_opts(s, tcb, flags, &h.opt);
+    if (h.opt.sack_count) {
+        /* SACK blocks only as many as fit the option space and, with the
+         * data, the MSS (a full segment has no room for any). */
+        unsigned k = h.opt.sack_count;
+        h.opt.sack_count = 0;
+        size_t base = ps_tcp_opts_len(&h.opt);
+        while (k && (base + 4 + 8 * k > 40 || len + base + 4 + 8 * k > tcb->mss))
+            k--;
+        h.opt.sack_count = (uint8_t)k;
+        PS_STAT_ADD(s, tcp_sack_blocks_tx, k);
+        if (k && tcb->dsack_pending && h.opt.sack[0].left == tcb->dsack_start) {
+            tcb->dsack_pending = false; /* a D-SACK is reported once */
+            PS_STAT_INC(s, tcp_dsack_tx);
+        }
+    }
     size_t hlen = PS_TCP_HLEN + ps_tcp_opts_len(&h.opt);
     struct ps_pbuf *p = ps_pbuf_alloc(s, hlen + len);
     if (!p)
@@ -100,6 +117,7 @@ static int xmit(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, uint32_t l
                           .ttl = tcb->ttl, .df = true};
     int rc = ps_ip_output(s, p, &tx);
     PS_STAT_INC(s, tcp_tx);
+    tcb->segs_out++; /* PS_TCP_INFO (tcp_info.c) */
     if (flags & PS_TCP_RST)
         PS_STAT_INC(s, tcp_rst_tx);
     if (flags & PS_TCP_ACK) {
@@ -143,6 +161,34 @@ static void rexmit_one(struct ps_stack *s, struct ps_tcb *tcb)
     tcb->rtt_timing = false; /* Karn */
 }
 
+/* SACK recovery: retransmit what NextSeg (RFC 6675, tcp_sack.c) picks
+ * while PRR's cwnd exceeds the pipe; unlost_ok allows rule 3. */
+static void sack_rexmit(struct ps_stack *s, struct ps_tcb *tcb, bool unlost_ok)
+{
+    uint32_t seq, len;
+    for (int guard = 0; guard < 1024; guard++) {
+        if (tcb->cwnd <= ps_tcp_sack_pipe(tcb) || !ps_tcp_sack_nextseg(tcb, unlost_ok, &seq, &len))
+            break;
+        uint32_t data = len;
+        uint8_t flags = PS_TCP_ACK;
+        if (tcb->fin_queued && ps_seq_gt(tcb->snd_max, tcb->fin_seq) && ps_seq_gt(seq + len, tcb->fin_seq)) {
+            data = tcb->fin_seq - seq; /* the segment ends with our FIN */
+            len = data + 1;
+            flags |= PS_TCP_FIN;
+        }
+        if (xmit(s, tcb, seq, data, flags) != 0)
+            break;
+        tcb->high_rxt = seq + len;
+        tcb->prr_out += len;
+        tcb->retransmits++;
+        PS_STAT_INC(s, tcp_retransmits);
+        PS_STAT_INC(s, tcp_sack_retransmits);
+        tcb->rtt_timing = false; /* Karn */
+        if (!tcb->t_rexmit.armed)
+            ps_tcp_rexmit_arm(s, tcb);
+    }
+}
+
 void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
 {
     switch (tcb->state) {
@@ -176,16 +222,23 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
     }
     if (tcb->rexmit_one)
         rexmit_one(s, tcb);
+    if (ps_tcp_sack_recovering(tcb))
+        sack_rexmit(s, tcb, false); /* RFC 6675 NextSeg rule 1: lost data first */
     uint32_t mss = ps_tcp_eff_mss(tcb);
     for (int guard = 0; guard < 4096; guard++) {
+        uint32_t sack_lim = ps_tcp_sack_skip(tcb); /* after an RTO, SACKed data is not resent */
         uint32_t off = tcb->snd_nxt - tcb->sb_seq;
         uint32_t avail = off < tcb->snd.len ? tcb->snd.len - off : 0;
         uint32_t win = tcb->snd_wnd < tcb->cwnd ? tcb->snd_wnd : tcb->cwnd;
         uint32_t inflight = tcb->snd_nxt - tcb->snd_una;
         uint32_t usable = win > inflight ? win - inflight : 0;
+        if (ps_tcp_sack_recovering(tcb))
+            usable = ps_tcp_sack_usable(tcb); /* pipe and PRR's cwnd (RFC 6675, 6937) */
         uint32_t len = avail < usable ? avail : usable;
         if (len > mss)
             len = mss;
+        if (len > sack_lim)
+            len = sack_lim;
         bool fin_pending = tcb->fin_queued && ps_seq_leq(tcb->snd_nxt + len, tcb->fin_seq) &&
                            tcb->snd_nxt + len == tcb->fin_seq;
         bool rexmit = ps_seq_lt(tcb->snd_nxt, tcb->snd_max);
@@ -222,6 +275,8 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
             PS_STAT_INC(s, tcp_retransmits);
         }
         tcb->snd_nxt += len + (fin ? 1 : 0);
+        if (ps_tcp_sack_recovering(tcb))
+            tcb->prr_out += len + (fin ? 1 : 0);
         tcb->bytes_out += rexmit ? 0 : len;
         if (ps_seq_gt(tcb->snd_nxt, tcb->snd_max)) {
             /* Time one new segment per RTT when timestamps are off. */
@@ -239,6 +294,8 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
         if (len == 0 && !fin)
             break; /* a bare ACK */
     }
+    if (ps_tcp_sack_recovering(tcb))
+        sack_rexmit(s, tcb, true); /* rule 3: no new data went, resend holes */
     /* Data waits for a closed window: the persist timer probes it. */
     uint32_t off = tcb->snd_nxt - tcb->sb_seq;
     bool waiting = (off < tcb->snd.len) || (tcb->fin_queued && ps_seq_leq(tcb->snd_nxt, tcb->fin_seq));

@@ -17,11 +17,15 @@
 int ps_tcp_init(struct ps_stack *s)
 {
     s->tcp = calloc(1, sizeof(*s->tcp));
-    return s->tcp ? 0 : -ENOMEM;
+    if (!s->tcp)
+        return -ENOMEM;
+    ps_tcp_syncookie_init(s);
+    return ps_tcp_tw_init(s); /* TIME_WAIT records */
 }
 
 void ps_tcp_fini(struct ps_stack *s)
 {
+    ps_tcp_tw_fini(s);
     free(s->tcp);
     s->tcp = NULL;
 }
@@ -105,8 +109,8 @@ void ps_tcb_init(struct ps_stack *s, struct ps_tcb *tcb)
     tcb->ep.proto = PS_IP_PROTO_TCP;
     tcb->rcvbuf = s->cfg.tcp_rcvbuf;
     tcb->sndbuf = s->cfg.sndbuf;
-    tcb->cc = &ps_tcp_cc_newreno;
     ps_tcp_timers_init(tcb);
+    ps_tcp_opts_init(s, tcb); /* congestion control, keepalive, user timeout (tcp_keepalive.c) */
 }
 
 uint16_t ps_tcp_mss_for(struct ps_stack *s, ps_ip4_t raddr)
@@ -125,7 +129,6 @@ uint16_t ps_tcp_mss_for(struct ps_stack *s, ps_ip4_t raddr)
 
 int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_t raddr)
 {
-    (void)laddr;
     ps_ring_free(&tcb->snd);
     ps_ring_free(&tcb->rcv);
     if (ps_ring_alloc(&tcb->snd, tcb->sndbuf) != 0 || ps_ring_alloc(&tcb->rcv, tcb->rcvbuf) != 0) {
@@ -146,7 +149,8 @@ int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_
         tcb->rcv_wscale++;
     tcb->snd_wscale = 0;
     tcb->ws_ok = tcb->ts_ok = tcb->sack_ok = false;
-    tcb->ts_offset = (uint32_t)ps_stack_random(s); /* RFC 7323 5.4: per-connection offset */
+    ps_tcp_sack_reset(tcb);
+    tcb->ts_offset = ps_tcp_ts_offset(s, laddr, raddr); /* per address pair (tcp_isn.c) */
     tcb->ts_recent = 0;
     tcb->srtt = tcb->rttvar = 0;
     tcb->rto = PS_MS(s->cfg.tcp_rto_initial_ms);
@@ -158,7 +162,10 @@ int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_
     tcb->rcv_unacked = 0;
     tcb->bytes_in = tcb->bytes_out = tcb->retransmits = 0;
     tcb->cwnd = 0;
-    tcb->cc = &ps_tcp_cc_newreno;
+    /* tcb->cc stays the socket's choice (PS_TCP_CONGESTION). */
+    tcb->acct_started = false; /* PS_TCP_INFO counters (tcp_info.c) */
+    tcb->acked_total = tcb->sent_total = tcb->segs_in = tcb->segs_out = 0;
+    tcb->keep_probes = 0;
     return 0;
 }
 
@@ -166,7 +173,10 @@ void ps_tcp_set_state(struct ps_stack *s, struct ps_tcb *tcb, enum ps_tcp_state 
 {
     if (tcb->state == PS_TCPS_TIME_WAIT && st != PS_TCPS_TIME_WAIT)
         ps_tcp_tw_leave(s, tcb);
+    bool opened = st == PS_TCPS_ESTABLISHED && tcb->state < PS_TCPS_ESTABLISHED;
     tcb->state = st;
+    if (opened)
+        ps_tcp_keep_start(s, tcb); /* keepalive counts idle time from here */
     ps_tcp_notify(s, tcb);
 }
 
@@ -307,6 +317,8 @@ bool ps_tcp_icmp_error(struct ps_stack *s, const struct ps_icmp_error *e)
     struct ps_endpoint *ep = ps_ports_lookup(s, PS_IP_PROTO_TCP, e->dst, dport, e->src, sport);
     if (!ep || !(ep->flags & PS_EP_CONNECTED) || ep->raddr != e->dst || ep->rport != dport)
         return false;
+    if (ep->flags & PS_EP_TWREC)
+        return true; /* a TIME_WAIT record: nothing in flight */
     struct ps_tcb *tcb = ps_tcb_of(ep);
     if (tcb->state == PS_TCPS_TIME_WAIT || tcb->state == PS_TCPS_CLOSED)
         return true;

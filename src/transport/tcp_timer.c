@@ -41,7 +41,12 @@ void ps_tcp_rtt_sample(struct ps_stack *s, struct ps_tcb *tcb, ps_time_t rtt)
 void ps_tcp_rexmit_arm(struct ps_stack *s, struct ps_tcb *tcb)
 {
     tcb->persist = false;
-    ps_stack_timer_arm(s, &tcb->t_rexmit, s->now + tcb->rto);
+    /* User timeout (tcp_keepalive.c): armed with no timeout pending means
+     * data just became outstanding or SND.UNA just moved; never wait past
+     * the timeout. */
+    if (tcb->retries == 0)
+        tcb->ut_since = s->now;
+    ps_stack_timer_arm(s, &tcb->t_rexmit, ps_tcp_user_timeout_clamp(s, tcb, s->now + tcb->rto));
 }
 
 void ps_tcp_rexmit_stop(struct ps_stack *s, struct ps_tcb *tcb)
@@ -119,7 +124,10 @@ static void rexmit_fire(struct ps_stack *s, struct ps_timer *t)
     unsigned limit = (tcb->state == PS_TCPS_SYN_SENT || tcb->state == PS_TCPS_SYN_RECEIVED)
                          ? s->cfg.tcp_syn_retries
                          : s->cfg.tcp_retries;
-    if (tcb->retries >= limit) {
+    bool user_timeout = ps_tcp_user_timeout_expired(s, tcb); /* tcp_keepalive.c */
+    if (user_timeout)
+        PS_STAT_INC(s, tcp_user_timeout);
+    if (tcb->retries >= limit || user_timeout) {
         give_up(s, tcb);
         ps_tcp_flush_events(s);
         return;
@@ -131,6 +139,8 @@ static void rexmit_fire(struct ps_stack *s, struct ps_timer *t)
     tcb->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
     if (tcb->state >= PS_TCPS_ESTABLISHED)
         tcb->cc->timeout(tcb);
+    if (tcb->state >= PS_TCPS_ESTABLISHED)
+        ps_tcp_loss_timeout(s, tcb); /* SACK recovery's part (tcp_sack.c) */
     /* Go back to SND.UNA (for a SYN, the ISS): output resends from there. */
     tcb->snd_nxt = tcb->state == PS_TCPS_SYN_SENT || tcb->state == PS_TCPS_SYN_RECEIVED ? tcb->iss : tcb->snd_una;
     /* A closed window still gets the first segment: it probes the
@@ -172,6 +182,17 @@ void ps_tcp_timewait_start(struct ps_stack *s, struct ps_tcb *tcb)
     struct ps_tcp *tp = s->tcp;
     ps_tcp_rexmit_stop(s, tcb);
     ps_stack_timer_cancel(s, &tcb->t_delack);
+    if (tcb->state != PS_TCPS_TIME_WAIT && tcb->orphan && !tcb->parent) {
+        /* Nobody holds the socket: a compact record takes the quadruple
+         * (tcp_timewait.c) and the block goes at once, after the ACK of
+         * the peer's FIN. */
+        PS_STAT_INC(s, tcp_timewait);
+        if (tcb->ack_now)
+            ps_tcp_send_ctl(s, tcb, tcb->snd_max, PS_TCP_ACK);
+        ps_tcp_tw_create(s, tcb, s->now + 2 * PS_MS(s->cfg.tcp_msl_ms));
+        ps_tcp_closed(s, tcb, 0);
+        return;
+    }
     if (tcb->state != PS_TCPS_TIME_WAIT) {
         /* Bounded: when full, the oldest TIME_WAIT goes first (counted). */
         while (s->cfg.tcp_timewait_max && tp->tw_count >= s->cfg.tcp_timewait_max && tp->tw_head) {
@@ -203,6 +224,7 @@ void ps_tcp_timers_init(struct ps_tcb *tcb)
     ps_timer_init(&tcb->t_rexmit, rexmit_fire);
     ps_timer_init(&tcb->t_delack, delack_fire);
     ps_timer_init(&tcb->t_conn, conn_fire);
+    ps_timer_init(&tcb->t_keep, ps_tcp_keep_fire); /* tcp_keepalive.c */
 }
 
 void ps_tcp_timers_cancel(struct ps_stack *s, struct ps_tcb *tcb)
@@ -210,5 +232,6 @@ void ps_tcp_timers_cancel(struct ps_stack *s, struct ps_tcb *tcb)
     ps_stack_timer_cancel(s, &tcb->t_rexmit);
     ps_stack_timer_cancel(s, &tcb->t_delack);
     ps_stack_timer_cancel(s, &tcb->t_conn);
+    ps_stack_timer_cancel(s, &tcb->t_keep);
     tcb->persist = false;
 }

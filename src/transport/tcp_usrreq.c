@@ -65,7 +65,19 @@ int ps_tcp_connect(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t addr, uint16
     int rc = pick_source(s, (tcb->ep.flags & PS_EP_BOUND) ? tcb->ep.laddr : 0, addr, &src);
     if (rc != 0)
         return rc;
+    /* A TIME_WAIT record holding the quadruple gives it up only when
+     * timestamps make it safe (tcp_timewait.c); the new connection then
+     * goes on above its sequence numbers and timestamps. */
+    uint32_t tw_iss = 0, tw_tsoff = 0;
+    int reuse = (tcb->ep.flags & PS_EP_BOUND) && !(tcb->ep.flags & PS_EP_CONNECTED)
+                    ? ps_tcp_tw_reuse(s, src, tcb->ep.lport, addr, port, &tw_iss, &tw_tsoff)
+                    : 0;
+    if (reuse < 0)
+        return reuse;
     rc = ps_ports_connect(s, &tcb->ep, src, addr, port);
+    if (rc == -EADDRNOTAVAIL && !(tcb->ep.flags & PS_EP_BOUND) &&
+        (reuse = ps_tcp_tw_reuse(s, src, 0, addr, port, &tw_iss, &tw_tsoff)) > 0)
+        rc = ps_ports_connect(s, &tcb->ep, src, addr, port);
     if (rc != 0)
         return rc;
     rc = ps_tcb_start(s, tcb, tcb->ep.laddr, addr);
@@ -73,7 +85,9 @@ int ps_tcp_connect(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t addr, uint16
         ps_ports_unbind(s, &tcb->ep);
         return rc;
     }
-    tcb->iss = ps_tcp_isn(s, tcb->ep.laddr, tcb->ep.lport, addr, port);
+    tcb->iss = reuse > 0 ? tw_iss : ps_tcp_isn(s, tcb->ep.laddr, tcb->ep.lport, addr, port);
+    if (reuse > 0)
+        tcb->ts_offset = tw_tsoff;
     tcb->snd_una = tcb->snd_nxt = tcb->snd_max = tcb->iss;
     tcb->sb_seq = tcb->iss + 1;
     tcb->snd_wnd = 0;
@@ -202,12 +216,12 @@ bool ps_tcp_close(struct ps_stack *s, struct ps_tcb *tcb, bool abort)
         ps_tcb_destroy(s, tcb);
         return false;
     case PS_TCPS_TIME_WAIT:
-        if (abort) {
-            ps_tcb_destroy(s, tcb);
-            return false;
-        }
-        tcb->orphan = true; /* it still owns its quadruple until 2*MSL */
-        return true;
+        /* The quadruple stays owned until 2*MSL by a compact record
+         * (tcp_timewait.c); the block and its socket entry go now. */
+        if (!abort)
+            ps_tcp_tw_create(s, tcb, tcb->t_conn.armed ? tcb->t_conn.when : s->now);
+        ps_tcb_destroy(s, tcb);
+        return false;
     default:
         break;
     }
