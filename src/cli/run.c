@@ -18,6 +18,7 @@
 #include <portstack/apps.h>
 #include <portstack/dhcp.h>
 #include <portstack/dns.h>
+#include <portstack/http.h>
 #include <portstack/sntp.h>
 #include <portstack/pcap.h>
 #include <portstack/socket.h>
@@ -74,8 +75,8 @@ static int parse_serve(const char *arg, struct serve_spec *out, unsigned *n)
         char *colon = strchr(item, ':');
         if (colon)
             *colon = '\0';
-        if (!ps_app_known(item)) {
-            fprintf(stderr, "portstack run: unknown service '%s' (known: echo, discard)\n", item);
+        if (!ps_app_known(item) && strcmp(item, "http") != 0) {
+            fprintf(stderr, "portstack run: unknown service '%s' (known: echo, discard, http)\n", item);
             return -1;
         }
         unsigned long port = 0;
@@ -182,7 +183,7 @@ static void usage(FILE *out)
             "                     [--mtu N] [--seed N] [--duration SEC]\n"
             "                     [--ping ADDR [--ping-count N] [--ping-size BYTES]]\n"
             "                     [--serve SERVICE:PORT,...] [--resolve NAME [--dns ADDR]]\n"
-            "                     [--send ADDR:PORT:BYTES] [--sntp ADDR]\n"
+            "                     [--send ADDR:PORT:BYTES] [--sntp ADDR] [--docroot DIR]\n"
             "  Runs a portstack host on the existing TAP device DEV with address A.B.C.D/P,\n"
             "  answering ARP and ping until SIGINT/SIGTERM (or for SEC seconds), then prints\n"
             "  its counters.  --gateway adds a default route; --pcap records every frame;\n"
@@ -191,7 +192,8 @@ static void usage(FILE *out)
             "  --serve runs services on ports, e.g. --serve echo:7,discard:9 (a service alone\n"
             "  takes its well-known port), over UDP and TCP alike; services: echo (RFC 862),\n"
             "  discard (RFC 863).\n"
-            "  The socket table is printed like `ss -tuna` on SIGUSR1 and at exit.\n"
+            "  The socket table is printed like `ss -tuna` at exit, and on SIGUSR1 with each\n"
+            "  TCP connection's figures (rtt, cwnd, bytes, ...) as `ss -tunai` does.\n"
             "  --dhcp takes the address, router and DNS servers from a DHCP server instead\n"
             "  (and releases the lease at exit); --resolve looks NAME up (A records) once an\n"
             "  address is there, through --dns ADDR or the DHCP lease's DNS servers.\n"
@@ -209,6 +211,7 @@ int cli_run(int argc, char **argv)
     const char *resolve_name = NULL;
     ps_ip4_t dns_server = 0;
     ps_ip4_t send_addr = 0, sntp_server = 0;
+    const char *docroot = NULL;
     unsigned send_port = 0;
     unsigned long long send_bytes = 0;
     unsigned mtu = 1500;
@@ -250,6 +253,8 @@ int cli_run(int argc, char **argv)
                 fprintf(stderr, "portstack run: --send wants ADDR:PORT:BYTES, not '%s'\n", v);
                 return 2;
             }
+        } else if (strcmp(o, "--docroot") == 0) {
+            docroot = v;
         } else if (strcmp(o, "--sntp") == 0) {
             if (ps_ip4_aton(v, &sntp_server) != 0) {
                 fprintf(stderr, "portstack run: --sntp wants an address, not '%s'\n", v);
@@ -375,9 +380,25 @@ int cli_run(int argc, char **argv)
            ps_ip4_ntoa(addr, a), prefix, dev, ps_mac_ntoa(ps_iface_mac(ifc), m), mtu);
     fflush(stdout);
 
-    struct ps_app *apps[MAX_SERVE];
+    struct ps_app *apps[MAX_SERVE] = {0};
+    struct ps_http_server *http = NULL;
     for (unsigned i = 0; i < nserve; i++) {
         int err;
+        if (strcmp(serve[i].name, "http") == 0) {
+            if (http) {
+                fprintf(stderr, "portstack run: one http service at a time\n");
+                return 2;
+            }
+            http = ps_http_start(s, 0, serve[i].port, docroot, &err);
+            if (!http) {
+                fprintf(stderr, "portstack run: cannot serve http on port %u: %s\n", serve[i].port,
+                        ps_strerror(err));
+                return 1;
+            }
+            printf("portstack: serving http on tcp port %u%s%s\n", ps_http_port(http), docroot ? " from " : "",
+                   docroot ? docroot : "");
+            continue;
+        }
         apps[i] = ps_app_start(s, serve[i].name, 0, serve[i].port, &err);
         if (!apps[i]) {
             fprintf(stderr, "portstack run: cannot serve %s on port %u: %s\n", serve[i].name, serve[i].port,
@@ -432,6 +453,11 @@ int cli_run(int argc, char **argv)
             if (sn < next)
                 next = sn;
         }
+        if (http) {
+            ps_time_t hn = ps_http_poll(http, now);
+            if (hn < next)
+                next = hn;
+        }
         if (dhcp) {
             ps_time_t dn = ps_dhcp_poll(dhcp, now);
             if (dn < next)
@@ -483,7 +509,7 @@ int cli_run(int argc, char **argv)
         if (show_signal) {
             show_signal = 0;
             cli_print_stack(s, stdout, false);
-            ps_ss_print(s, stdout, 0);
+            ps_ss_print(s, stdout, PS_SS_INFO); /* with each TCP connection's figures, as ss -ti */
             fflush(stdout);
         }
     }
@@ -513,6 +539,14 @@ int cli_run(int argc, char **argv)
     ps_ss_print(s, stdout, 0);
     for (unsigned i = 0; i < nserve; i++)
         ps_app_stop(apps[i]);
+    if (http) {
+        const struct ps_http_stats *hs = ps_http_stats(http);
+        printf("portstack: http: %llu connections, %llu requests, %llu 2xx, %llu 4xx, %llu 5xx, %llu timed out\n",
+               (unsigned long long)hs->connections, (unsigned long long)hs->requests,
+               (unsigned long long)hs->responses_2xx, (unsigned long long)hs->responses_4xx,
+               (unsigned long long)hs->responses_5xx, (unsigned long long)hs->timeouts);
+        ps_http_stop(http);
+    }
     if (pc) {
         ps_iface_set_capture(ifc, NULL, NULL);
         ps_pcap_close(pc);
