@@ -215,7 +215,7 @@
 #define PS_TCP_OOO_SLOTS 16
 #endif
 #ifndef PS_DEFAULT_TCP_OOO_MAX
-#define PS_DEFAULT_TCP_OOO_MAX 8
+#define PS_DEFAULT_TCP_OOO_MAX PS_TCP_OOO_SLOTS
 #endif
 /* Connections in TIME_WAIT at once; beyond it the oldest is dropped. */
 #ifndef PS_DEFAULT_TCP_TIMEWAIT_MAX

@@ -213,14 +213,20 @@ static bool receive_text(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, c
             seq = tcb->rcv_nxt;
         }
     }
-    /* What lies beyond the window (or the ring) is not kept. */
+    /* What lies beyond the window offered (RCV.NXT + RCV.WND, RFC 9293
+     * 3.10.7.4) or beyond the ring is not kept, even where the ring could
+     * hold it; and the sender hears so at once (3.8.6.1: a zero window
+     * still answers every segment with an ACK). */
     uint32_t room = ps_ring_space(&tcb->rcv);
     uint32_t limit = tcb->rcv_nxt + room;
+    if (ps_seq_geq(tcb->rcv_adv, tcb->rcv_nxt) && ps_seq_lt(tcb->rcv_adv, limit))
+        limit = tcb->rcv_adv;
     if (ps_seq_gt(seq + n, limit)) {
         uint32_t keep = ps_seq_gt(limit, seq) ? limit - seq : 0;
         PS_STAT_ADD(s, tcp_drop_rcvbuf, n - keep);
         n = keep;
         fin = false;
+        tcb->ack_now = true;
     }
     if (seq != tcb->rcv_nxt) {
         /* Out of order: keep it at its place, ACK at once (RFC 5681 4.2)
@@ -357,6 +363,14 @@ void ps_tcp_passive_complete(struct ps_stack *s, struct ps_tcb *tcb)
 static bool process_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_tcp_hdr *th, uint32_t dlen)
 {
     uint32_t ack = th->ack;
+    /* SYN-RECEIVED (RFC 9293 3.10.7.4): an ACK outside (SND.UNA, SND.NXT]
+     * gets <SEQ=SEG.ACK><CTL=RST>; RFC 5961 5.2's ACK-and-drop below is
+     * for the synchronized states. */
+    if (tcb->state == PS_TCPS_SYN_RECEIVED && (!ps_seq_gt(ack, tcb->snd_una) || ps_seq_gt(ack, tcb->snd_max))) {
+        PS_STAT_INC(s, tcp_drop_bad_ack);
+        ps_tcp_respond(s, tcb->ep.laddr, tcb->ep.raddr, tcb->ep.lport, tcb->ep.rport, ack, 0, PS_TCP_RST);
+        return false;
+    }
     /* RFC 5961 5.2: acceptable only in [SND.UNA - MAX.SND.WND, SND.NXT]. */
     if (ps_seq_gt(ack, tcb->snd_max) || ps_seq_lt(ack, tcb->snd_una - tcb->max_sndwnd)) {
         PS_STAT_INC(s, tcp_drop_bad_ack);
@@ -366,11 +380,6 @@ static bool process_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_
     /* SACK blocks first, against the SND.UNA the ACK finds (tcp_sack.c). */
     uint32_t sacked_new = tcb->state == PS_TCPS_SYN_RECEIVED ? (tcb->sack_newly = 0) : ps_tcp_sack_input(s, tcb, th);
     if (tcb->state == PS_TCPS_SYN_RECEIVED) {
-        if (!ps_seq_gt(ack, tcb->snd_una)) {
-            PS_STAT_INC(s, tcp_drop_bad_ack);
-            ps_tcp_respond(s, tcb->ep.laddr, tcb->ep.raddr, tcb->ep.lport, tcb->ep.rport, ack, 0, PS_TCP_RST);
-            return false;
-        }
         if (tcb->passive && !ps_tcp_child_established(s, tcb)) {
             /* Accept queue full: remember the peer finished, so accept()
              * can complete it when room is made (ps_tcp_passive_complete). */

@@ -16,9 +16,8 @@
  * PAWS, segments outside the window.  The RFC 5961 cases are in
  * test_tcp_rfc5961.c.
  *
- * Tests that found a real departure from the RFCs are kept, compiled, but
- * not run: main() lists them as KNOWN FAILURE with the rule and what
- * portstack does, so the suite stays green until they are fixed.
+ * Three of these found real departures from RFC 9293 when they were
+ * written (see main()); they run now that tcp_input.c is fixed.
  */
 #include <errno.h>
 
@@ -1565,37 +1564,12 @@ int main(void)
     RUN(zero_receive_window_reopens);
     RUN(paws_drops_old_timestamp);
     RUN(out_of_window_data);
-    /*
-     * KNOWN FAILURE: unsent_ack_in_syn_received - RFC 9293 3.10.7.4
-     * (SYN-RECEIVED, fifth check): an unacceptable ACK gets
-     * <SEQ=SEG.ACK><CTL=RST>.  For SEG.ACK > SND.NXT portstack sends a
-     * challenge ACK <SEQ=ISS+1><ACK=RCV.NXT> instead (process_ack applies
-     * RFC 5961 5.2's ACK-and-drop before the SYN-RECEIVED rule, which it
-     * only applies to SEG.ACK =< SND.UNA).  Same for SEG.ACK < SND.UNA -
-     * MAX.SND.WND.
-     *
-     * KNOWN FAILURE: zero_receive_window_probe_acked - RFC 9293 3.8.6.1 /
-     * 3.10.7.4: with its receive buffer full (window 0 offered), a
-     * zero-window probe carrying one byte at RCV.NXT gets no ACK at all
-     * (tcp_drop_rcvbuf counts it, nothing is sent): seq_acceptable()
-     * accepts seq == RCV.NXT when the window is 0, receive_text() trims the
-     * byte to nothing, and as seq == RCV.NXT neither ack_now nor the
-     * delayed-ACK timer is set.  A sender probing with new data (BSD, the
-     * RFC's own model) never hears the window is still closed; a probe at
-     * SND.UNA-1 (Linux's) is answered, see zero_receive_window_reopens.
-     *
-     * KNOWN FAILURE: data_beyond_offered_window_not_taken - with the
-     * default 64 KiB buffer the SYN-ACK offers 65535 but the ring holds
-     * 65536: once the offered window is full, a one-byte probe at RCV.NXT
-     * (beyond RCV.WND = 0) is taken into the ring (receive_text() trims to
-     * the ring's space, not to the window) and acknowledged only by the
-     * delayed-ACK timer, not at once with window 0.
-     *
-     * They are compiled (and kept building) but not run; to run one, make
-     * its line a RUN().
-     */
-    (void)test_unsent_ack_in_syn_received;
-    (void)test_zero_receive_window_probe_acked;
-    (void)test_data_beyond_offered_window_not_taken;
+    /* Once known failures, fixed in tcp_input.c: RFC 9293 3.10.7.4 (an
+     * unacceptable ACK in SYN-RECEIVED gets a RST) and 3.8.6.1 (data at or
+     * beyond the offered window edge is not taken and is answered at once
+     * with the window). */
+    RUN(unsent_ack_in_syn_received);
+    RUN(zero_receive_window_probe_acked);
+    RUN(data_beyond_offered_window_not_taken);
     TEST_END();
 }
