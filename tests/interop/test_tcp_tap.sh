@@ -8,7 +8,7 @@
 #  - the kernel's `nc` gets a line echoed back, and pushes 1 MB into discard;
 #  - a Python client (the kernel's TCP sockets) sends 16 MB to echo while
 #    reading it back byte-exact, 16 MB to discard (closed by the server after
-#    the client's FIN), opens and closes 100 connections in a row, and has
+#    the client's FIN), opens and closes 1000 connections in a row, and has
 #    a connect to a closed port refused;
 #  - with 2% random loss each way on the kernel's side (nftables), the
 #    transfers still come back byte-exact;
@@ -65,7 +65,7 @@ back=$(in_ns timeout 30 nc -N -w5 192.0.2.2 9 <"$tmp/1mb" | wc -c) || fail "nc t
 in_ns timeout 30 nc -N -w5 192.0.2.2 7 <"$tmp/1mb" >"$tmp/1mb.back" || fail "nc to echo failed"
 cmp -s "$tmp/1mb" "$tmp/1mb.back" || fail "nc: 1 MB through echo came back different ($(wc -c <"$tmp/1mb.back") bytes)"
 
-in_ns timeout 200 /usr/bin/python3 "$here/tcp_client.py" 192.0.2.2 7 9 10 16 100 || fail "the Python TCP client failed"
+in_ns timeout 200 /usr/bin/python3 "$here/tcp_client.py" 192.0.2.2 7 9 10 16 1000 || fail "the Python TCP client failed"
 
 # Random loss on the kernel's side of the TAP, both ways: nftables inside
 # the namespace (this kernel has no netem qdisc), 2% of the frames.
@@ -142,5 +142,5 @@ done
 rst_ports=$(tshark -r "$cap" -Y 'ip.src == 192.0.2.2 && tcp.dstport == 40000 && tcp.flags.reset == 1' \
   -T fields -e tcp.srcport 2>/dev/null | sort -un | wc -l)
 [ "$rst_ports" -eq 98 ] || fail "$rst_ports closed ports answered nmap with RST (expected 98)"
-echo "PASS: nc and Python echo/discard byte-exact, 100 connections in a row, refused port, nmap: 7 9 open, 98 closed;" \
+echo "PASS: nc and Python echo/discard byte-exact, 1000 connections in a row, refused port, nmap: 7 9 open, 98 closed;" \
   "$n_synack SYN-ACKs with wscale, timestamps, SACK-permitted"

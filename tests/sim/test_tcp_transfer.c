@@ -4,8 +4,8 @@
  * checks each one, and a 64-bit FNV-1a checksum of what was sent and what
  * was received must agree.
  *
- *  - 10 MB over a clean 1 Gbit/s link, and over a 10 Gbit/s one;
- *  - 2 MB at 1%, 5% and 10% loss with reordering and duplication, for
+ *  - 100 MB over a clean 1 Gbit/s link, 10 MB over a 10 Gbit/s one;
+ *  - 20 MB at 1%, 5% and 10% loss with reordering and duplication, for
  *    several seeds, each within a generous virtual-time limit;
  *  - 4 MB over a link with a 1 s round-trip time (large buffers: window
  *    scaling);
@@ -554,11 +554,11 @@ static void transfer(const struct params *p)
 TEST(clean_10mb)
 {
     struct params p = {
-        .name = "10 MB, 1 Gbit/s, 100 us",
+        .name = "100 MB, 1 Gbit/s, 100 us",
         .imp = {.delay = PS_US(100), .bandwidth_bps = 1000000000ull},
         .seed = 1,
         .nconn = 1,
-        .up_bytes = 10 * MB,
+        .up_bytes = 100 * MB,
         .down_bytes = 0,
         .limit = PS_SEC(120),
     };
@@ -597,7 +597,7 @@ TEST(ten_gbit)
 static void lossy(double loss, uint64_t seed)
 {
     char name[96];
-    snprintf(name, sizeof(name), "2 MB, %.0f%% loss, 2%% reorder, 1%% duplicate, seed %llu", loss * 100,
+    snprintf(name, sizeof(name), "20 MB, %.0f%% loss, 2%% reorder, 1%% duplicate, seed %llu", loss * 100,
              (unsigned long long)seed);
     struct params p = {
         .name = name,
@@ -610,9 +610,9 @@ static void lossy(double loss, uint64_t seed)
                 .reorder_delay = PS_MS(3)},
         .seed = seed,
         .nconn = 1,
-        .up_bytes = 2 * MB,
+        .up_bytes = 20 * MB,
         .down_bytes = 64 * 1024, /* and a little the other way */
-        .limit = PS_SEC(1800),
+        .limit = PS_SEC(3600),
     };
     transfer(&p);
 }
