@@ -7,7 +7,7 @@ want=(cmake make gcc libc6-dev)
 if [ "${1:-build}" = test ]; then
   # clang + its runtime: the sanitizer build and libFuzzer; the rest is the
   # real peer side of the interop tests (kernel stack through a TAP device).
-  want+=(clang libclang-rt-14-dev iproute2 iputils-ping tshark python3 pkg-config nmap netcat-openbsd dnsmasq-base nftables chrony curl wrk)
+  want+=(clang libclang-rt-14-dev iproute2 iputils-ping tshark python3 pkg-config nmap netcat-openbsd dnsmasq-base nftables chrony curl wrk nginx-light)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -43,6 +43,7 @@ struct conn {
     unsigned requests;
     ps_time_t deadline;  /* head timeout or idle timeout */
     bool progress;       /* bytes went out since the deadline was set */
+    bool lingering;      /* FIN sent; reading the rest before closing */
     /* The buffers last: a new connection clears everything before them. */
     char in[PS_HTTP_MAX_HEAD + 1];
     char out[PS_HTTP_OUT_BUF];
@@ -62,11 +63,14 @@ static void conn_close(struct conn *c)
 {
     if (!c->used)
         return;
+    /* Free the slot before closing: closing may report the socket's last
+     * events, and they are no longer this connection's. */
+    c->used = false;
     if (c->file)
         fclose(c->file);
-    ps_close(c->h->s, c->fd);
-    c->used = false;
     c->file = NULL;
+    ps_socket_set_callback(c->h->s, c->fd, NULL, NULL);
+    ps_close(c->h->s, c->fd);
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -403,9 +407,22 @@ static void pump(struct conn *c)
             produce_body(c);
             continue;
         }
-        /* 3. The response is out. */
+        /* 3. The response is out.  A connection to close first sends its
+         * FIN and reads what the client still sends (a request body we did
+         * not want): closing with unread data would reset the connection
+         * and could destroy the response in flight (RFC 9112 9.6). */
         if (c->close_after) {
-            conn_close(c);
+            if (!c->lingering) {
+                c->lingering = true;
+                ps_shutdown(s, c->fd, PS_SHUT_WR);
+                c->deadline = ps_stack_now(s) + PS_MS(PS_HTTP_HEAD_TIMEOUT_MS);
+            }
+            char sink[512];
+            ssize_t n;
+            while ((n = ps_recv(s, c->fd, sink, sizeof(sink), 0)) > 0)
+                ;
+            if (n != -EAGAIN)
+                conn_close(c);
             return;
         }
         /* 4. The next request, from what is buffered or the socket. */
@@ -533,6 +550,8 @@ ps_time_t ps_http_poll(struct ps_http_server *h, ps_time_t now)
              * stopped (a zero window held open) is cut below. */
             c->progress = false;
             c->deadline = now + PS_MS(PS_HTTP_IDLE_TIMEOUT_MS);
+        } else if (now >= c->deadline && c->lingering) {
+            conn_close(c);
         } else if (now >= c->deadline) {
             h->stats.timeouts++;
             if (c->in_len > 0 && !responding) {

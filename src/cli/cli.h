@@ -36,6 +36,29 @@ bool cli_bulk_pump(struct cli_bulk *b);
 void cli_bulk_report(const struct cli_bulk *b, FILE *out);
 void cli_bulk_close(struct cli_bulk *b);
 
+/* The --get fetcher (fetch.c). */
+#define CLI_FETCH_MAX 8
+struct cli_fetch_item {
+    ps_ip4_t addr;
+    uint16_t port;
+    char path[256];
+};
+struct cli_fetch {
+    struct cli_fetch_item items[CLI_FETCH_MAX];
+    unsigned n, next;
+    bool busy, failed;
+    struct ps_http_client *client;
+    ps_ip4_t addr;
+    uint16_t port;
+};
+/* "http://A.B.C.D[:PORT]/path" -> parts; 0 or -1. */
+int cli_fetch_parse(const char *url, ps_ip4_t *addr, uint16_t *port, char *path, size_t pathlen);
+/* Start the next request when the previous one is done. */
+void cli_fetch_pump(struct cli_fetch *f, struct ps_stack *s);
+ps_time_t cli_fetch_poll(struct cli_fetch *f, ps_time_t now);
+bool cli_fetch_done(const struct cli_fetch *f);
+void cli_fetch_free(struct cli_fetch *f);
+
 /* Microseconds as "12.345 ms". */
 const char *cli_fmt_ms(ps_time_t us, char buf[32]);
 

@@ -184,6 +184,7 @@ static void usage(FILE *out)
             "                     [--ping ADDR [--ping-count N] [--ping-size BYTES]]\n"
             "                     [--serve SERVICE:PORT,...] [--resolve NAME [--dns ADDR]]\n"
             "                     [--send ADDR:PORT:BYTES] [--sntp ADDR] [--docroot DIR]\n"
+            "                     [--get http://ADDR[:PORT]/PATH ...]\n"
             "  Runs a portstack host on the existing TAP device DEV with address A.B.C.D/P,\n"
             "  answering ARP and ping until SIGINT/SIGTERM (or for SEC seconds), then prints\n"
             "  its counters.  --gateway adds a default route; --pcap records every frame;\n"
@@ -199,7 +200,10 @@ static void usage(FILE *out)
             "  address is there, through --dns ADDR or the DHCP lease's DNS servers.\n"
             "  --send connects by TCP to ADDR:PORT, sends BYTES of a test pattern, half-closes,\n"
             "  checks that what comes back is the same pattern, prints the result and exits.\n"
-            "  --sntp sets the stack's wall clock from an NTP server (RFC 4330), every 64 s.\n");
+            "  --sntp sets the stack's wall clock from an NTP server (RFC 4330), every 64 s.\n"
+            "  --get (up to 8 times) fetches URLs in order with the HTTP/1.1 client, keeping\n"
+            "  the connection alive between them, prints each status, size and checksum, and\n"
+            "  exits.\n");
 }
 
 int cli_run(int argc, char **argv)
@@ -212,6 +216,8 @@ int cli_run(int argc, char **argv)
     ps_ip4_t dns_server = 0;
     ps_ip4_t send_addr = 0, sntp_server = 0;
     const char *docroot = NULL;
+    struct cli_fetch fetch;
+    memset(&fetch, 0, sizeof(fetch));
     unsigned send_port = 0;
     unsigned long long send_bytes = 0;
     unsigned mtu = 1500;
@@ -253,6 +259,15 @@ int cli_run(int argc, char **argv)
                 fprintf(stderr, "portstack run: --send wants ADDR:PORT:BYTES, not '%s'\n", v);
                 return 2;
             }
+        } else if (strcmp(o, "--get") == 0) {
+            struct cli_fetch_item *it = &fetch.items[fetch.n];
+            if (fetch.n >= CLI_FETCH_MAX ||
+                cli_fetch_parse(v, &it->addr, &it->port, it->path, sizeof(it->path)) != 0) {
+                fprintf(stderr, "portstack run: --get wants http://A.B.C.D[:PORT]/PATH (at most %d), not '%s'\n",
+                        CLI_FETCH_MAX, v);
+                return 2;
+            }
+            fetch.n++;
         } else if (strcmp(o, "--docroot") == 0) {
             docroot = v;
         } else if (strcmp(o, "--sntp") == 0) {
@@ -453,6 +468,11 @@ int cli_run(int argc, char **argv)
             if (sn < next)
                 next = sn;
         }
+        if (fetch.client) {
+            ps_time_t fn = cli_fetch_poll(&fetch, now);
+            if (fn < next)
+                next = fn;
+        }
         if (http) {
             ps_time_t hn = ps_http_poll(http, now);
             if (hn < next)
@@ -494,6 +514,14 @@ int cli_run(int argc, char **argv)
                 break;
             }
         }
+        if (fetch.n && ps_iface_addr(ifc, 0, NULL, NULL)) {
+            cli_fetch_pump(&fetch, s);
+            if (cli_fetch_done(&fetch)) {
+                if (fetch.failed)
+                    status = 1;
+                break;
+            }
+        }
         if (bulk_started && !bulk.done) {
             /* Keep the pipe full: pump until the socket takes no more. */
             while (cli_bulk_pump(&bulk))
@@ -529,6 +557,9 @@ int cli_run(int argc, char **argv)
         }
         cli_bulk_close(&bulk);
     }
+    if (fetch.n && !cli_fetch_done(&fetch))
+        status = 1;
+    cli_fetch_free(&fetch);
     ps_sntp_stop(sntp);
     ps_dns_free(names.dns);
     if (dhcp)

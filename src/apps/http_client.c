@@ -1,0 +1,372 @@
+/*
+ * The HTTP/1.1 client: one connection, one request at a time, the
+ * response read into a bounded buffer and parsed as it arrives.
+ */
+#include <portstack/http_client.h>
+#include <portstack/socket.h>
+#include <portstack/stack.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum phase { IDLE, SENDING, HEAD, BODY_LEN, BODY_CHUNKED, BODY_CLOSE };
+
+struct ps_http_client {
+    struct ps_stack *s;
+    ps_ip4_t addr;
+    uint16_t port;
+    char host[128];
+    int fd;
+    bool connected, reused;
+    unsigned connections;
+    enum phase phase;
+    ps_http_response_fn fn;
+    void *ctx;
+    ps_time_t deadline;
+    char *req;          /* the request being sent */
+    size_t req_len, req_off;
+    char *in;           /* what has arrived */
+    size_t in_len, in_cap;
+    size_t head_len;    /* once the head is complete */
+    int status;
+    long content_length;
+    bool close_after;
+    char *body;
+    size_t body_len;
+    size_t chunk_left;  /* in BODY_CHUNKED, bytes left of the current chunk */
+};
+
+static void drop_conn(struct ps_http_client *c)
+{
+    /* Forget the socket before closing it: closing may report its last
+     * events, and they are no longer ours. */
+    int fd = c->fd;
+    c->fd = -1;
+    c->connected = false;
+    if (fd >= 0) {
+        ps_socket_set_callback(c->s, fd, NULL, NULL);
+        ps_close(c->s, fd);
+    }
+}
+
+static void finish(struct ps_http_client *c, int err)
+{
+    struct ps_http_response r = {.err = err, .reused = c->reused};
+    if (!err) {
+        r.status = c->status;
+        c->body[c->body_len] = '\0';
+        r.body = c->body;
+        r.body_len = c->body_len;
+    }
+    c->phase = IDLE;
+    if (err || c->close_after)
+        drop_conn(c);
+    free(c->req);
+    c->req = NULL;
+    /* What came after this response (nothing, with one request at a time)
+     * is dropped with it. */
+    c->in_len = 0;
+    ps_http_response_fn fn = c->fn;
+    c->fn = NULL;
+    if (fn)
+        fn(c->ctx, &r);
+}
+
+static bool body_add(struct ps_http_client *c, const char *d, size_t n)
+{
+    if (c->body_len + n > PS_HTTP_CLIENT_MAX_BODY)
+        return false;
+    memcpy(c->body + c->body_len, d, n);
+    c->body_len += n;
+    return true;
+}
+
+/* Parse the head in c->in once it is complete. */
+static int parse_head(struct ps_http_client *c)
+{
+    char *end = NULL;
+    for (size_t i = 0; i + 3 < c->in_len; i++)
+        if (!memcmp(c->in + i, "\r\n\r\n", 4)) {
+            end = c->in + i;
+            break;
+        }
+    if (!end)
+        return c->in_len > 16384 ? -EPROTO : 1;
+    *end = '\0';
+    c->head_len = (size_t)(end - c->in) + 4;
+    int minor;
+    if (sscanf(c->in, "HTTP/1.%d %3d", &minor, &c->status) != 2 || c->status < 100)
+        return -EPROTO;
+    c->content_length = -1;
+    bool chunked = false;
+    c->close_after = minor == 0;
+    for (char *line = strstr(c->in, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n")) {
+        char *h = line + 2;
+        if (!strncasecmp(h, "Content-Length:", 15))
+            c->content_length = strtol(h + 15, NULL, 10);
+        else if (!strncasecmp(h, "Transfer-Encoding:", 18) && strstr(h, "chunked"))
+            chunked = true;
+        else if (!strncasecmp(h, "Connection:", 11) && strstr(h, "close"))
+            c->close_after = true;
+    }
+    c->phase = chunked ? BODY_CHUNKED : c->content_length >= 0 ? BODY_LEN : BODY_CLOSE;
+    if (c->phase == BODY_CLOSE)
+        c->close_after = true;
+    /* The body bytes already here. */
+    memmove(c->in, c->in + c->head_len, c->in_len - c->head_len);
+    c->in_len -= c->head_len;
+    c->chunk_left = 0;
+    return 0;
+}
+
+/* Consume body bytes from c->in; returns 1 when the body is complete, 0
+ * for more, negative on error. */
+static int take_body(struct ps_http_client *c)
+{
+    if (c->phase == BODY_LEN || c->phase == BODY_CLOSE) {
+        size_t n = c->in_len;
+        if (c->phase == BODY_LEN && n > (size_t)c->content_length - c->body_len)
+            n = (size_t)c->content_length - c->body_len;
+        if (!body_add(c, c->in, n))
+            return -EMSGSIZE;
+        memmove(c->in, c->in + n, c->in_len - n);
+        c->in_len -= n;
+        return c->phase == BODY_LEN && c->body_len == (size_t)c->content_length;
+    }
+    for (;;) { /* chunked */
+        if (c->chunk_left) {
+            size_t n = c->in_len < c->chunk_left ? c->in_len : c->chunk_left;
+            if (!body_add(c, c->in, n))
+                return -EMSGSIZE;
+            memmove(c->in, c->in + n, c->in_len - n);
+            c->in_len -= n;
+            c->chunk_left -= n;
+            if (c->chunk_left)
+                return 0;
+            c->chunk_left = (size_t)-1; /* the CRLF after the data */
+        }
+        if (c->chunk_left == (size_t)-1) {
+            if (c->in_len < 2)
+                return 0;
+            if (memcmp(c->in, "\r\n", 2))
+                return -EPROTO;
+            memmove(c->in, c->in + 2, c->in_len - 2);
+            c->in_len -= 2;
+            c->chunk_left = 0;
+        }
+        char *eol = NULL;
+        for (size_t i = 0; i + 1 < c->in_len; i++)
+            if (c->in[i] == '\r' && c->in[i + 1] == '\n') {
+                eol = c->in + i;
+                break;
+            }
+        if (!eol)
+            return c->in_len > 64 ? -EPROTO : 0;
+        char *e;
+        unsigned long sz = strtoul(c->in, &e, 16);
+        if (e == c->in)
+            return -EPROTO;
+        size_t used = (size_t)(eol - c->in) + 2;
+        if (sz == 0) { /* the last chunk: skip the (empty) trailer */
+            if (c->in_len < used + 2)
+                return 0;
+            c->in_len = 0;
+            return 1;
+        }
+        memmove(c->in, c->in + used, c->in_len - used);
+        c->in_len -= used;
+        c->chunk_left = sz;
+    }
+}
+
+static void on_event(void *ctx, int fd, short revents);
+
+static void pump(struct ps_http_client *c)
+{
+    while (c->phase == SENDING && c->connected && c->req_off < c->req_len) {
+        ssize_t n = ps_send(c->s, c->fd, c->req + c->req_off, c->req_len - c->req_off, 0);
+        if (n == -EAGAIN)
+            return;
+        if (n < 0) {
+            finish(c, (int)n);
+            return;
+        }
+        c->req_off += (size_t)n;
+    }
+    if (c->phase == SENDING && c->req_off == c->req_len)
+        c->phase = HEAD;
+    while (c->phase != IDLE && c->phase != SENDING) {
+        if (c->in_len == c->in_cap) {
+            finish(c, -EMSGSIZE);
+            return;
+        }
+        ssize_t n = ps_recv(c->s, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        if (n == -EAGAIN)
+            return;
+        if (n == 0 && c->phase == BODY_CLOSE) { /* the end of a close-delimited body */
+            finish(c, 0);
+            return;
+        }
+        if (n <= 0) {
+            /* A kept connection the server had closed: one fresh try. */
+            if (c->reused && c->phase == HEAD && c->in_len == 0) {
+                drop_conn(c);
+                c->reused = false;
+                c->req_off = 0;
+                c->phase = SENDING;
+                struct ps_sockaddr_in to = {c->addr, c->port};
+                c->fd = ps_socket(c->s, PS_SOCK_STREAM);
+                c->connections++;
+                if (c->fd < 0 || ps_connect(c->s, c->fd, &to) != -EINPROGRESS) {
+                    finish(c, -ECONNRESET);
+                    return;
+                }
+                ps_socket_set_callback(c->s, c->fd, on_event, c);
+                return;
+            }
+            finish(c, n ? (int)n : -ECONNRESET);
+            return;
+        }
+        c->in_len += (size_t)n;
+        if (c->phase == HEAD) {
+            int rc = parse_head(c);
+            if (rc < 0) {
+                finish(c, rc);
+                return;
+            }
+            if (rc > 0)
+                continue;
+        }
+        int rc = take_body(c);
+        if (rc < 0) {
+            finish(c, rc);
+            return;
+        }
+        if (rc > 0) {
+            finish(c, 0);
+            return;
+        }
+    }
+}
+
+static void on_event(void *ctx, int fd, short revents)
+{
+    struct ps_http_client *c = ctx;
+    if (fd != c->fd)
+        return;
+    if (!c->connected && (revents & (PS_POLLOUT | PS_POLLERR | PS_POLLHUP))) {
+        int err = 0;
+        size_t len = sizeof(err);
+        ps_getsockopt(c->s, fd, PS_SOL_SOCKET, PS_SO_ERROR, &err, &len);
+        if (err || !(revents & PS_POLLOUT)) {
+            finish(c, err ? -abs(err) : -ECONNREFUSED);
+            return;
+        }
+        c->connected = true;
+    }
+    pump(c);
+}
+
+struct ps_http_client *ps_http_client_new(struct ps_stack *s, ps_ip4_t addr, uint16_t port, const char *host)
+{
+    struct ps_http_client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->in_cap = 32768;
+    c->in = malloc(c->in_cap);
+    c->body = malloc(PS_HTTP_CLIENT_MAX_BODY + 1);
+    if (!c->in || !c->body) {
+        ps_http_client_free(c);
+        return NULL;
+    }
+    c->s = s;
+    c->addr = addr;
+    c->port = port;
+    c->fd = -1;
+    snprintf(c->host, sizeof(c->host), "%s", host ? host : "");
+    return c;
+}
+
+int ps_http_request(struct ps_http_client *c, const char *method, const char *path, const void *body, size_t len,
+                    ps_http_response_fn fn, void *ctx)
+{
+    if (c->phase != IDLE)
+        return -EBUSY;
+    bool post = strcmp(method, "POST") == 0;
+    if ((!post && strcmp(method, "GET") != 0) || !path || path[0] != '/')
+        return -EINVAL;
+    size_t cap = strlen(path) + strlen(c->host) + 128 + (post ? len : 0);
+    c->req = malloc(cap);
+    if (!c->req)
+        return -ENOMEM;
+    int n = snprintf(c->req, cap, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: portstack\r\n", method, path, c->host);
+    if (post)
+        n += snprintf(c->req + n, cap - (size_t)n, "Content-Length: %zu\r\n", len);
+    n += snprintf(c->req + n, cap - (size_t)n, "\r\n");
+    if (post && len)
+        memcpy(c->req + n, body, len);
+    c->req_len = (size_t)n + (post ? len : 0);
+    c->req_off = 0;
+    c->fn = fn;
+    c->ctx = ctx;
+    c->body_len = 0;
+    c->in_len = 0;
+    c->phase = SENDING;
+    c->deadline = ps_stack_now(c->s) + PS_MS(PS_HTTP_CLIENT_TIMEOUT_MS);
+    c->reused = c->connected;
+    if (!c->connected) {
+        drop_conn(c);
+        c->fd = ps_socket(c->s, PS_SOCK_STREAM);
+        if (c->fd < 0) {
+            int err = c->fd;
+            free(c->req);
+            c->req = NULL;
+            c->phase = IDLE;
+            return err;
+        }
+        c->connections++;
+        struct ps_sockaddr_in to = {c->addr, c->port};
+        int rc = ps_connect(c->s, c->fd, &to);
+        if (rc != -EINPROGRESS && rc != 0) {
+            drop_conn(c);
+            free(c->req);
+            c->req = NULL;
+            c->phase = IDLE;
+            return rc;
+        }
+        ps_socket_set_callback(c->s, c->fd, on_event, c);
+        return 0;
+    }
+    pump(c);
+    return 0;
+}
+
+ps_time_t ps_http_client_poll(struct ps_http_client *c, ps_time_t now)
+{
+    if (c->phase == IDLE)
+        return PS_TIME_NEVER;
+    if (now >= c->deadline) {
+        finish(c, -ETIMEDOUT);
+        return PS_TIME_NEVER;
+    }
+    return c->deadline;
+}
+
+unsigned ps_http_client_connections(const struct ps_http_client *c)
+{
+    return c->connections;
+}
+
+void ps_http_client_free(struct ps_http_client *c)
+{
+    if (!c)
+        return;
+    drop_conn(c);
+    free(c->req);
+    free(c->in);
+    free(c->body);
+    free(c);
+}
