@@ -225,7 +225,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 in_ns() { ip netns exec "$ns" "$@"; }
-in_peer() { ip netns exec "$peer" "$@"; }
+in_peer_ns() { ip netns exec "$peer" "$@"; }
 
 ip netns add "$ns"
 ip netns add "$peer"
@@ -243,9 +243,9 @@ in_ns ip link set lwb0 up
 # A veth pair from the pinger's namespace into the peer namespace.
 ip -n "$ns" link add vpb0 type veth peer name vpb1 netns "$peer"
 in_ns ip addr add 203.0.113.1/24 dev vpb0
-in_peer ip addr add 203.0.113.2/24 dev vpb1
+in_peer_ns ip addr add 203.0.113.2/24 dev vpb1
 in_ns ip link set vpb0 up
-in_peer ip link set vpb1 up
+in_peer_ns ip link set vpb1 up
 
 clk_tck=$(getconf CLK_TCK)
 
