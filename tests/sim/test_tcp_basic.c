@@ -22,6 +22,7 @@
 #include <portstack/sim.h>
 #include <portstack/socket.h>
 
+#include "stream_data.h"
 #include "test.h"
 
 #define IP_A PS_IP4(192, 0, 2, 1)
@@ -212,34 +213,7 @@ static short revents(struct ps_stack *s, int fd, short events)
 
 /* ---- data: bytes as a function of their position, checksummed ------------------------- */
 
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-static void gen(uint32_t seed, uint64_t pos, uint8_t *buf, size_t n)
-{
-    uint64_t blk = UINT64_MAX, v = 0;
-    for (size_t i = 0; i < n; i++, pos++) {
-        if ((pos >> 3) != blk) {
-            blk = pos >> 3;
-            v = mix64(blk ^ ((uint64_t)seed << 40));
-        }
-        buf[i] = (uint8_t)(v >> (8 * (pos & 7)));
-    }
-}
-
-static uint64_t fnv1a(uint64_t h, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 0x100000001b3ULL;
-    return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
+/* mix64, gen, fnv1a: tests/stream_data.h */
 
 /* One direction of a connection: what the sender has sent and the
  * receiver has read. */
