@@ -29,6 +29,8 @@
 #include <portstack/stats.h>
 #include <portstack/wire.h>
 
+#include "bench_harness.h"
+
 /* Addresses from RFC 5737, locally administered MACs. */
 #define IP_US PS_IP4(192, 0, 2, 1)
 #define IP_PEER PS_IP4(192, 0, 2, 2)
@@ -36,7 +38,7 @@ static const ps_mac_t mac_us = {{0x02, 0, 0, 0, 0, 0x01}};
 static const ps_mac_t mac_peer = {{0x02, 0, 0, 0, 0, 0x02}};
 
 #define T0 PS_SEC(100)
-#define MAX_REPEAT 15
+#define MAX_REPEAT BENCH_MAX_REPEAT
 
 static double run_seconds = 0.2;
 static unsigned repeats = 5;
@@ -44,17 +46,9 @@ static unsigned repeats = 5;
 /* Results are stored here so the compiler cannot drop the work. */
 static volatile uint64_t sink;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- the harness ----------------------------------------------------------- */
 
-/* A benchmark runs `iters` operations and returns normally; ctx is its own. */
-typedef void (*bench_fn)(void *ctx, uint64_t iters);
 
 enum rate_unit { RATE_OPS, RATE_BYTES, RATE_FRAMES, RATE_DATAGRAMS };
 
@@ -67,41 +61,15 @@ struct result {
     enum rate_unit unit;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Calibrate the iteration count to about run_seconds, then run `repeats`
  * times and keep the median.  bytes_per_op (for GB/s) or frames_per_op
  * scale the rate. */
 static struct result measure(const char *name, bench_fn fn, void *ctx, enum rate_unit unit, double per_op)
 {
-    uint64_t iters = 16;
-    /* Calibration: grow until one run takes at least a tenth of the target
-     * (this also warms caches and branch predictors). */
-    for (;;) {
-        uint64_t t = now_ns();
-        fn(ctx, iters);
-        uint64_t dt = now_ns() - t;
-        if (dt >= (uint64_t)(run_seconds * 1e8) || iters >= (UINT64_C(1) << 40)) {
-            double per = (double)dt / (double)iters;
-            double want = run_seconds * 1e9 / (per > 0 ? per : 1);
-            iters = want < 16 ? 16 : (uint64_t)want;
-            break;
-        }
-        iters *= 4;
-    }
-    double ns[MAX_REPEAT];
-    for (unsigned r = 0; r < repeats; r++) {
-        uint64_t t = now_ns();
-        fn(ctx, iters);
-        ns[r] = (double)(now_ns() - t) / (double)iters;
-    }
-    qsort(ns, repeats, sizeof(ns[0]), cmp_double);
-    struct result res = {.name = name, .iters = iters, .ns_op = ns[repeats / 2], .ns_min = ns[0],
-                         .ns_max = ns[repeats - 1], .unit = unit};
+    struct bench_timing t = bench_measure(fn, ctx, 16, run_seconds, repeats);
+    struct result res = {.name = name, .iters = t.iters, .ns_op = t.med, .ns_min = t.min, .ns_max = t.max,
+                         .unit = unit};
     res.rate = per_op * 1e9 / res.ns_op;
     return res;
 }

@@ -69,6 +69,8 @@
 #include "transport/ports.h"
 #include "transport/udp.h"
 
+#include "bench_harness.h"
+
 /* Addresses from RFC 5737; the peers sit behind a gateway. */
 #define IP_US PS_IP4(192, 0, 2, 1)
 #define IP_GW PS_IP4(192, 0, 2, 254)
@@ -84,18 +86,12 @@ static const ps_mac_t mac_gw = {{0x02, 0, 0, 0, 0, 0xfe}};
 #define EPH_LO 49152u
 #define EPH_N 16384u
 #define T0 PS_SEC(100)
-#define MAX_REPEAT 15
+#define MAX_REPEAT BENCH_MAX_REPEAT
 
 static double run_seconds = 0.2;
 static unsigned repeats = 5;
 static volatile uint64_t sink;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 /* splitmix64: the benchmark's own reproducible randomness. */
 static uint64_t rng_state = 0x706f727473ULL;
@@ -109,7 +105,6 @@ static uint64_t rnd(void)
 
 /* ---- the harness --------------------------------------------------------------- */
 
-typedef void (*bench_fn)(void *ctx, uint64_t iters);
 
 struct result {
     double med, min, max; /* ns per operation */
@@ -117,39 +112,14 @@ struct result {
     bool valid;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* Calibrate to about run_seconds a run (from one iteration up, so that a
  * slow operation is not run needlessly often), then `repeats` runs; the
  * median, fastest and slowest. */
 static struct result measure(bench_fn fn, void *ctx)
 {
-    uint64_t iters = 1;
-    for (;;) {
-        uint64_t t = now_ns();
-        fn(ctx, iters);
-        uint64_t dt = now_ns() - t;
-        if (dt >= (uint64_t)(run_seconds * 1e8) || iters >= (UINT64_C(1) << 40)) {
-            double per = (double)dt / (double)iters;
-            double want = run_seconds * 1e9 / (per > 0 ? per : 1);
-            iters = want < 1 ? 1 : (uint64_t)want;
-            break;
-        }
-        iters *= 4;
-    }
-    double ns[MAX_REPEAT];
-    for (unsigned r = 0; r < repeats; r++) {
-        uint64_t t = now_ns();
-        fn(ctx, iters);
-        ns[r] = (double)(now_ns() - t) / (double)iters;
-    }
-    qsort(ns, repeats, sizeof(ns[0]), cmp_double);
-    struct result res = {.med = ns[repeats / 2], .min = ns[0], .max = ns[repeats - 1], .iters = iters,
-                         .valid = true};
+    struct bench_timing t = bench_measure(fn, ctx, 1, run_seconds, repeats);
+    struct result res = {.med = t.med, .min = t.min, .max = t.max, .iters = t.iters, .valid = true};
     return res;
 }
 

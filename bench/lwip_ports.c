@@ -64,6 +64,8 @@
 #include "lwip/pbuf.h"
 #include "lwip/udp.h"
 
+#include "bench_harness.h"
+
 #define PORT_WILD 7
 #define PORT_NOBODY 9
 #define PAYLOAD 32
@@ -72,17 +74,11 @@
 #define NPEER_PICK 4096
 #define EPH_LO 0xc000u
 #define EPH_N 16384u
-#define MAX_REPEAT 15
+#define MAX_REPEAT BENCH_MAX_REPEAT
 
 static double run_seconds = 0.2;
 static unsigned repeats = 5;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t rng_state = 0x6c776970ULL;
 static uint64_t rnd(void)
@@ -95,7 +91,6 @@ static uint64_t rnd(void)
 
 /* ---- the harness (as bench_ports.c) ------------------------------------------------ */
 
-typedef void (*bench_fn)(void *ctx, uint64_t iters);
 
 struct result {
     double med, min, max;
@@ -103,36 +98,11 @@ struct result {
     bool valid;
 };
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static struct result measure(bench_fn fn, void *ctx)
 {
-    uint64_t iters = 1;
-    for (;;) {
-        uint64_t t = now_ns();
-        fn(ctx, iters);
-        uint64_t dt = now_ns() - t;
-        if (dt >= (uint64_t)(run_seconds * 1e8) || iters >= (UINT64_C(1) << 40)) {
-            double per = (double)dt / (double)iters;
-            double want = run_seconds * 1e9 / (per > 0 ? per : 1);
-            iters = want < 1 ? 1 : (uint64_t)want;
-            break;
-        }
-        iters *= 4;
-    }
-    double ns[MAX_REPEAT];
-    for (unsigned r = 0; r < repeats; r++) {
-        uint64_t t = now_ns();
-        fn(ctx, iters);
-        ns[r] = (double)(now_ns() - t) / (double)iters;
-    }
-    qsort(ns, repeats, sizeof(ns[0]), cmp_double);
-    struct result res = {.med = ns[repeats / 2], .min = ns[0], .max = ns[repeats - 1], .iters = iters,
-                         .valid = true};
+    struct bench_timing t = bench_measure(fn, ctx, 1, run_seconds, repeats);
+    struct result res = {.med = t.med, .min = t.min, .max = t.max, .iters = t.iters, .valid = true};
     return res;
 }
 
