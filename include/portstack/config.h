@@ -150,6 +150,11 @@
 #ifndef PS_DEFAULT_UDP_RCVQ_MAX
 #define PS_DEFAULT_UDP_RCVQ_MAX 64
 #endif
+/* Largest TCP super-segment payload handed to a driver with TSO (bytes;
+ * the IPv4 total length of 65535 minus the largest IP and TCP headers). */
+#ifndef PS_TCP_TSO_MAX
+#define PS_TCP_TSO_MAX (65535 - 20 - 60)
+#endif
 /* Largest SO_RCVBUF / SO_SNDBUF a socket may ask for. */
 #ifndef PS_MAX_SOCKBUF
 #define PS_MAX_SOCKBUF (4u << 20)

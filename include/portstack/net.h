@@ -19,6 +19,14 @@
  * Return 0 on success or a negative errno (counted as eth_tx_err). */
 typedef int (*ps_transmit_fn)(void *ctx, struct ps_iface *ifc, const uint8_t *frame, size_t len);
 
+/* Called by the stack, on an interface with TSO (ps_iface_set_tso), with a
+ * TCP super-segment: one Ethernet + IPv4 + TCP frame longer than the MTU
+ * whose payload the driver (or the device behind it) cuts into segments of
+ * gso_size bytes, each with the same headers and options.  Same rules as
+ * ps_transmit_fn. */
+typedef int (*ps_transmit_gso_fn)(void *ctx, struct ps_iface *ifc, const uint8_t *frame, size_t len,
+                                  uint16_t gso_size);
+
 /* Direction of a captured frame. */
 enum ps_dir { PS_DIR_IN = 0, PS_DIR_OUT = 1 };
 
@@ -43,6 +51,17 @@ struct ps_iface *ps_iface_add(struct ps_stack *s, const char *name, const ps_mac
  * call returns).  `now` is the host time. */
 void ps_iface_input(struct ps_iface *ifc, const uint8_t *frame, size_t len, ps_time_t now);
 
+/* What a driver already knows about a received frame (ps_iface_input_ex). */
+#define PS_RX_CSUM_OK 0x01 /* its TCP/UDP checksum is verified (or filled in) */
+#define PS_RX_GSO 0x02     /* a TCP super-packet from a local sender: it may be
+                            * longer than the MTU (up to 64 KiB of IPv4) */
+
+/* ps_iface_input with PS_RX_* flags, for drivers with offloads (TAP with
+ * virtio-net headers).  Only drivers whose peer is trusted (the host's own
+ * kernel) may pass them: the stack then skips those checks. */
+void ps_iface_input_ex(struct ps_iface *ifc, const uint8_t *frame, size_t len, ps_time_t now,
+                       unsigned flags);
+
 /* Take a pbuf filled by the driver (zero-copy receive); the stack owns it
  * afterwards.  Allocate it with ps_pbuf_alloc(s, PS_PBUF_SMALL_SIZE -
  * PS_PBUF_HEADROOM) and set len to the frame length. */
@@ -57,6 +76,15 @@ int ps_iface_del_addr(struct ps_iface *ifc, ps_ip4_t addr);
 
 /* Attach a capture hook (one per interface; NULL detaches). */
 void ps_iface_set_capture(struct ps_iface *ifc, ps_capture_fn fn, void *ctx);
+
+/* Declare that the driver takes TCP super-segments (TCP segmentation
+ * offload): TCP connections routed through ifc then send up to
+ * PS_TCP_TSO_MAX bytes per frame through fn, and the driver cuts them.
+ * NULL turns it off for connections made afterwards. */
+void ps_iface_set_tso(struct ps_iface *ifc, ps_transmit_gso_fn fn);
+
+/* Whether ifc takes TCP super-segments. */
+bool ps_iface_tso(const struct ps_iface *ifc);
 
 /* Bring the interface up or down (a down interface drops input and output). */
 void ps_iface_set_up(struct ps_iface *ifc, bool up);

@@ -28,6 +28,9 @@ struct ps_pbuf {
     uint32_t tag;         /* owner's use (e.g. a fragment's offset) */
     uint8_t pool;         /* which pool it returns to */
     uint8_t flags;        /* PS_PBUF_F_* */
+    uint16_t gso_size;    /* a TCP super-segment to be cut at this size by
+                           * the driver (TSO, see ps_iface_set_tso); 0 = a
+                           * normal packet */
     uint8_t buf[];        /* storage; data points inside it */
 };
 
@@ -35,6 +38,10 @@ struct ps_pbuf {
 #define PS_PBUF_F_LINK_BCAST 0x01
 /* The packet came back through the loopback path. */
 #define PS_PBUF_F_LOOPED 0x02
+/* The driver vouches for the TCP/UDP checksum (PS_RX_CSUM_OK). */
+#define PS_PBUF_F_CSUM_OK 0x04
+/* A received super-packet (PS_RX_GSO): it may exceed the MTU. */
+#define PS_PBUF_F_GSO 0x08
 
 /* Take a buffer able to hold `size` bytes after PS_PBUF_HEADROOM bytes of
  * headroom; data points just after the headroom and len is `size`.

@@ -81,6 +81,18 @@ void ps_sim_link_set_impair(struct ps_sim_link *l, const struct ps_sim_impair *i
 struct ps_iface *ps_sim_attach(struct ps_sim_link *l, struct ps_stack *s, const char *name,
                                const ps_mac_t *mac, uint16_t mtu);
 
+/* TCP segmentation offload on a simulated interface (ps_iface_set_tso). */
+enum ps_sim_tso {
+    PS_SIM_TSO_OFF = 0,   /* the stack sends segments of at most the MTU */
+    PS_SIM_TSO_CUT = 1,   /* super-segments, cut into MTU frames on sending,
+                           * like a network card (portstack/gso.h) */
+    PS_SIM_TSO_WHOLE = 2, /* super-segments cross the link whole, received
+                           * as PS_RX_GSO, like a TAP device and the kernel */
+};
+
+/* Set ifc's (attached to l) TSO mode.  Returns 0 or -ENOENT. */
+int ps_sim_set_tso(struct ps_sim_link *l, struct ps_iface *ifc, enum ps_sim_tso mode);
+
 /* Process the next event if it is due no later than `until`, advancing the
  * clock to it.  Returns true if something ran. */
 bool ps_sim_step(struct ps_sim *sim, ps_time_t until);

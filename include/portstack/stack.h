@@ -69,6 +69,7 @@ struct ps_config {
     bool ip_forwarding;        /* act as a router between interfaces */
     bool icmp_echo_reply;      /* answer pings (default on) */
     bool tcp_no_sack;          /* neither offer nor accept SACK (RFC 2018); default off */
+    bool tcp_no_tso;           /* never send super-segments, even where a driver has TSO */
 };
 
 /* Fill cfg with the compile-time defaults of config.h and seed 0. */

@@ -95,6 +95,7 @@ struct ps_stack;
     /* TCP */                                                                   \
     X(tcp_rx, "TCP segments received")                                          \
     X(tcp_tx, "TCP segments sent")                                              \
+    X(tcp_tso_tx, "TCP super-segments handed to a TSO driver")                  \
     X(tcp_drop_checksum, "TCP segments with a bad checksum")                    \
     X(tcp_drop_malformed, "TCP segments malformed (header, options, flags)")    \
     X(tcp_drop_broadcast, "TCP segments to a broadcast or multicast address")   \

@@ -1,7 +1,9 @@
 /*
  * portstack/tap.h - a Linux TAP device as a portstack interface.
  *
- * Opens /dev/net/tun with IFF_TAP | IFF_NO_PI, non-blocking.  The host's
+ * Opens /dev/net/tun with IFF_TAP | IFF_NO_PI (and IFF_VNET_HDR with
+ * checksum and TCP segmentation offloads, unless PS_TAP_NO_OFFLOAD),
+ * non-blocking.  The host's
  * loop waits on ps_tap_fd() (poll/epoll) with a timeout up to the stack's
  * next deadline, then calls ps_tap_poll().  The device itself (its creation
  * in a network namespace, its kernel-side address) is the host's business.
@@ -18,6 +20,16 @@ struct ps_tap;
  * locally administered address made from the stack's random generator.
  * mtu 0: 1500.  Returns the tap, or NULL with errno set. */
 struct ps_tap *ps_tap_open(struct ps_stack *s, const char *dev, const ps_mac_t *mac, uint16_t mtu);
+
+/* Flags for ps_tap_open_ex. */
+#define PS_TAP_NO_OFFLOAD 0x01 /* plain frames: no virtio-net header, no TSO */
+
+/* ps_tap_open with flags.  Without PS_TAP_NO_OFFLOAD (and so with
+ * ps_tap_open) the device carries virtio-net headers: the kernel may send
+ * TCP super-packets of up to 64 KiB, and the interface takes TCP
+ * super-segments from the stack (ps_iface_set_tso), one system call each. */
+struct ps_tap *ps_tap_open_ex(struct ps_stack *s, const char *dev, const ps_mac_t *mac, uint16_t mtu,
+                              unsigned flags);
 
 /* The file descriptor to wait on for input. */
 int ps_tap_fd(const struct ps_tap *t);

@@ -249,6 +249,13 @@ struct ps_udp_hdr {
 int ps_udp_parse(const uint8_t *buf, size_t len, ps_ip4_t src, ps_ip4_t dst,
                  struct ps_udp_hdr *h);
 
+/* Flags for the _ex parsers. */
+#define PS_WIRE_NO_CKSUM 0x01 /* the checksum was verified by the driver */
+
+/* ps_udp_parse with PS_WIRE_* flags. */
+int ps_udp_parse_ex(const uint8_t *buf, size_t len, ps_ip4_t src, ps_ip4_t dst,
+                    struct ps_udp_hdr *h, unsigned flags);
+
 /* Write the header for payload_len bytes already at buf + 8 and compute the
  * checksum (a computed 0 is sent as 0xffff).  Returns PS_UDP_HLEN. */
 size_t ps_udp_emit(uint8_t *buf, const struct ps_udp_hdr *h, ps_ip4_t src, ps_ip4_t dst,
@@ -308,6 +315,10 @@ struct ps_tcp_hdr {
  * buf[hlen..len). */
 int ps_tcp_parse(const uint8_t *buf, size_t len, ps_ip4_t src, ps_ip4_t dst,
                  struct ps_tcp_hdr *h);
+
+/* ps_tcp_parse with PS_WIRE_* flags (see ps_udp_parse_ex). */
+int ps_tcp_parse_ex(const uint8_t *buf, size_t len, ps_ip4_t src, ps_ip4_t dst,
+                    struct ps_tcp_hdr *h, unsigned flags);
 
 /* Bytes the options in o take on the wire, padded to a multiple of 4
  * (at most 40; SACK blocks beyond the room are left out). */

@@ -70,6 +70,7 @@ struct ps_pbuf *ps_pbuf_alloc(struct ps_stack *s, size_t size)
         p->stamp = 0;
         p->tag = 0;
         p->flags = 0;
+        p->gso_size = 0;
         return p;
     }
     PS_STAT_INC(s, pbuf_alloc_fail);

@@ -38,8 +38,10 @@
 #include <string.h>
 
 #include "portstack/net.h"
+#include "portstack/gso.h"
 #include "portstack/sim.h"
 #include "portstack/stack.h"
+#include "portstack/wire.h"
 
 /* Frame copies in flight in one world; beyond this they are dropped and
  * counted as frames_queue_dropped, so memory stays bounded whatever the
@@ -137,6 +139,7 @@ struct ps_sim_link {
     struct ps_sim_link_stats stats;
     struct sim_endpoint **eps;
     size_t n_eps, cap_eps;
+    bool tso_whole; /* an endpoint sends super-segments uncut (ps_sim_set_tso) */
 };
 
 /* One frame copy on its way to one receiver. */
@@ -357,7 +360,44 @@ static int sim_transmit(void *ctx, struct ps_iface *ifc, const uint8_t *frame, s
     return 0;
 }
 
+/* TSO like a network card: the super-segment is cut here, and each piece
+ * goes out as a frame of its own (PS_SIM_TSO_CUT); or it crosses the link
+ * whole, as between a TAP device and the kernel (PS_SIM_TSO_WHOLE). */
+static int sim_emit_piece(void *ctx, const uint8_t *frame, size_t len)
+{
+    struct sim_endpoint *ep = ctx;
+    return sim_transmit(ep, ep->ifc, frame, len);
+}
+
+static int sim_transmit_cut(void *ctx, struct ps_iface *ifc, const uint8_t *frame, size_t len, uint16_t gso)
+{
+    (void)ifc;
+    uint8_t scratch[PS_GSO_SCRATCH];
+    int rc = ps_gso_segment(frame, len, gso, scratch, sim_emit_piece, ctx);
+    return rc < 0 ? rc : 0;
+}
+
+static int sim_transmit_whole(void *ctx, struct ps_iface *ifc, const uint8_t *frame, size_t len, uint16_t gso)
+{
+    (void)gso;
+    return sim_transmit(ctx, ifc, frame, len);
+}
+
 /* ---- Public API ------------------------------------------------------------ */
+
+int ps_sim_set_tso(struct ps_sim_link *l, struct ps_iface *ifc, enum ps_sim_tso mode)
+{
+    for (size_t i = 0; i < l->n_eps; i++) {
+        if (l->eps[i]->ifc != ifc)
+            continue;
+        ps_iface_set_tso(ifc, mode == PS_SIM_TSO_CUT ? sim_transmit_cut
+                              : mode == PS_SIM_TSO_WHOLE ? sim_transmit_whole : NULL);
+        if (mode == PS_SIM_TSO_WHOLE)
+            l->tso_whole = true;
+        return 0;
+    }
+    return -ENOENT;
+}
 
 struct ps_sim *ps_sim_new(uint64_t seed, ps_time_t start)
 {
@@ -644,7 +684,10 @@ bool ps_sim_step(struct ps_sim *sim, ps_time_t until)
         to->link->stats.bytes_delivered += ev->len;
         /* New input may legitimately leave work due at this very instant. */
         sim->stacks[to->stack_idx].spins = 0;
-        ps_iface_input(to->ifc, ev->data, ev->len, sim->now);
+        /* On a link carrying whole super-segments, a frame beyond the MTU
+         * can only be one: the receiver is told, as a TAP device would. */
+        unsigned rx = to->link->tso_whole && ev->len > (size_t)ps_iface_mtu(to->ifc) + PS_ETH_HLEN ? PS_RX_GSO : 0;
+        ps_iface_input_ex(to->ifc, ev->data, ev->len, sim->now, rx);
         free(ev);
         break;
     }

@@ -143,6 +143,16 @@ void ps_iface_set_up(struct ps_iface *ifc, bool up)
     ifc->up = up;
 }
 
+void ps_iface_set_tso(struct ps_iface *ifc, ps_transmit_gso_fn fn)
+{
+    ifc->transmit_gso = fn;
+}
+
+bool ps_iface_tso(const struct ps_iface *ifc)
+{
+    return ifc->transmit_gso != NULL;
+}
+
 struct ps_stack *ps_iface_stack(const struct ps_iface *ifc)
 {
     return ifc->stack;
@@ -209,9 +219,15 @@ bool ps_ip_is_local(const struct ps_stack *s, ps_ip4_t addr)
 
 void ps_iface_input(struct ps_iface *ifc, const uint8_t *frame, size_t len, ps_time_t now)
 {
+    ps_iface_input_ex(ifc, frame, len, now, 0);
+}
+
+void ps_iface_input_ex(struct ps_iface *ifc, const uint8_t *frame, size_t len, ps_time_t now, unsigned flags)
+{
     struct ps_stack *s = ifc->stack;
     ps_stack_set_now(s, now);
-    if (len > PS_PBUF_SMALL_SIZE - PS_PBUF_HEADROOM) {
+    size_t max = (flags & PS_RX_GSO) ? PS_PBUF_LARGE_SIZE : PS_PBUF_SMALL_SIZE;
+    if (len > max - PS_PBUF_HEADROOM) {
         PS_STAT_INC(s, eth_rx);
         PS_STAT_INC(s, eth_drop_too_long);
         return;
@@ -222,6 +238,10 @@ void ps_iface_input(struct ps_iface *ifc, const uint8_t *frame, size_t len, ps_t
         return;
     }
     memcpy(p->data, frame, len);
+    if (flags & PS_RX_CSUM_OK)
+        p->flags |= PS_PBUF_F_CSUM_OK;
+    if (flags & PS_RX_GSO)
+        p->flags |= PS_PBUF_F_GSO;
     ps_iface_input_pbuf(ifc, p, now);
 }
 
@@ -248,7 +268,7 @@ void ps_iface_input_pbuf(struct ps_iface *ifc, struct ps_pbuf *p, ps_time_t now)
         ps_pbuf_free(s, p);
         return;
     }
-    if (p->len > (size_t)ifc->mtu + PS_ETH_HLEN) {
+    if (p->len > (size_t)ifc->mtu + PS_ETH_HLEN && !(p->flags & PS_PBUF_F_GSO)) {
         PS_STAT_INC(s, eth_drop_too_long);
         ps_pbuf_free(s, p);
         return;
@@ -285,7 +305,10 @@ int ps_link_transmit(struct ps_stack *s, struct ps_iface *ifc, struct ps_pbuf *p
     if (ifc->up) {
         if (ifc->capture)
             ifc->capture(ifc->capture_ctx, ifc, PS_DIR_OUT, p->data, p->len, s->now);
-        rc = ifc->transmit(ifc->tx_ctx, ifc, p->data, p->len);
+        if (p->gso_size && ifc->transmit_gso)
+            rc = ifc->transmit_gso(ifc->tx_ctx, ifc, p->data, p->len, p->gso_size);
+        else
+            rc = ifc->transmit(ifc->tx_ctx, ifc, p->data, p->len);
     }
     if (rc < 0)
         PS_STAT_INC(s, eth_tx_err);

@@ -57,7 +57,7 @@ static int loopback(struct ps_stack *s, struct ps_pbuf *p)
 
 int ps_ipv4_link_send(struct ps_stack *s, struct ps_iface *ifc, const ps_mac_t *dst, struct ps_pbuf *p)
 {
-    if (p->len > ifc->mtu)
+    if (p->len > ifc->mtu && !(p->gso_size && ifc->transmit_gso))
         return ps_ipv4_fragment(s, ifc, dst, p);
     return ps_eth_output(s, ifc, dst, PS_ETHERTYPE_IPV4, p);
 }
@@ -68,7 +68,9 @@ int ps_ipv4_send_packet(struct ps_stack *s, struct ps_iface *ifc, ps_ip4_t next_
     ps_ip4_t dst = ps_get32(p->data + 16);
     if (ifc->kind == PS_IFACE_LOOPBACK || ps_ip_is_local(s, dst))
         return loopback(s, p);
-    if (p->len > ifc->mtu && (p->data[6] & 0x40)) { /* too big, and DF */
+    /* Too big, and DF; a TCP super-segment is cut by a TSO driver instead
+     * (and refused by any other: TCP then stops making them). */
+    if (p->len > ifc->mtu && (p->data[6] & 0x40) && !(p->gso_size && ifc->transmit_gso)) {
         PS_STAT_INC(s, ip_drop_df);
         ps_pbuf_free(s, p);
         return -EMSGSIZE;

@@ -25,6 +25,7 @@ struct ps_iface {
     uint16_t mtu;
     bool up;
     ps_transmit_fn transmit;
+    ps_transmit_gso_fn transmit_gso; /* TSO; NULL = none */
     void *tx_ctx;
     ps_capture_fn capture;
     void *capture_ctx;

@@ -150,6 +150,7 @@ struct ps_tcb {
     uint16_t rcv_mss;        /* what we advertised */
     uint8_t snd_wscale, rcv_wscale;
     bool ws_ok, ts_ok, sack_ok;
+    bool tso;                /* the route's interface cuts super-segments */
     uint32_t ts_recent;      /* TS.Recent */
     ps_time_t ts_recent_age;
     uint32_t ts_offset;      /* TSval offset, keyed per address pair (tcp_isn.c) */
@@ -274,6 +275,9 @@ void ps_tcp_reset_reply(struct ps_stack *s, const struct ps_ipv4_hdr *ip, const 
                         uint32_t seg_len);
 /* The MSS toward raddr from our side (interface MTU less 40). */
 uint16_t ps_tcp_mss_for(struct ps_stack *s, ps_ip4_t raddr);
+
+/* Whether segments to raddr leave through an interface with TSO. */
+bool ps_tcp_tso_for(struct ps_stack *s, ps_ip4_t raddr);
 bool ps_tcp_icmp_error(struct ps_stack *s, const struct ps_icmp_error *e);
 const char *ps_tcp_state_name(enum ps_tcp_state st);
 /* The block leaves the TIME_WAIT list / enters it. */

@@ -620,7 +620,8 @@ void ps_tcp_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ipv4_hd
         ps_pbuf_free(s, p);
         return;
     }
-    int rc = ps_tcp_parse(p->data, p->len, ip->src, ip->dst, &th);
+    int rc = ps_tcp_parse_ex(p->data, p->len, ip->src, ip->dst, &th,
+                             (p->flags & PS_PBUF_F_CSUM_OK) ? PS_WIRE_NO_CKSUM : 0);
     if (rc < 0) {
         if (rc == PS_WIRE_ECKSUM)
             PS_STAT_INC(s, tcp_drop_checksum);

@@ -98,6 +98,9 @@ static int xmit(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, uint32_t l
     struct ps_pbuf *p = ps_pbuf_alloc(s, hlen + len);
     if (!p)
         return -ENOBUFS;
+    uint32_t mss = ps_tcp_eff_mss(tcb);
+    if (len > mss)
+        p->gso_size = (uint16_t)mss; /* a super-segment: the TSO driver cuts it */
     if (len)
         ps_ring_peek(&tcb->snd, seq - tcb->sb_seq, p->data + hlen, len);
     uint32_t win = 0;
@@ -116,8 +119,13 @@ static int xmit(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, uint32_t l
     struct ps_ip_tx tx = {.src = tcb->ep.laddr, .dst = tcb->ep.raddr, .proto = PS_IP_PROTO_TCP,
                           .ttl = tcb->ttl, .df = true};
     int rc = ps_ip_output(s, p, &tx);
-    PS_STAT_INC(s, tcp_tx);
-    tcb->segs_out++; /* PS_TCP_INFO (tcp_info.c) */
+    uint32_t segs = len > mss ? (len + mss - 1) / mss : 1;
+    PS_STAT_ADD(s, tcp_tx, segs);
+    if (segs > 1)
+        PS_STAT_INC(s, tcp_tso_tx);
+    tcb->segs_out += segs; /* PS_TCP_INFO (tcp_info.c) */
+    if (rc == -EMSGSIZE && segs > 1)
+        tcb->tso = false; /* the route moved off the TSO interface */
     if (flags & PS_TCP_RST)
         PS_STAT_INC(s, tcp_rst_tx);
     if (flags & PS_TCP_ACK) {
@@ -127,7 +135,7 @@ static int xmit(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, uint32_t l
         tcb->rcv_unacked = 0;
         ps_stack_timer_cancel(s, &tcb->t_delack);
     }
-    return rc == -ENOBUFS ? rc : 0;
+    return rc == -ENOBUFS || (rc == -EMSGSIZE && segs > 1) ? rc : 0;
 }
 
 void ps_tcp_send_ctl(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, uint8_t flags)
@@ -235,22 +243,40 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
         if (ps_tcp_sack_recovering(tcb))
             usable = ps_tcp_sack_usable(tcb); /* pipe and PRR's cwnd (RFC 6675, 6937) */
         uint32_t len = avail < usable ? avail : usable;
-        if (len > mss)
-            len = mss;
+        /* With TSO, new data leaves as one super-segment of whole
+         * segments that the driver cuts; retransmissions and recovery
+         * stay one segment at a time. */
+        uint32_t seg_max = mss;
+        if (tcb->tso && !ps_tcp_sack_recovering(tcb) && !ps_seq_lt(tcb->snd_nxt, tcb->snd_max))
+            seg_max = PS_TCP_TSO_MAX / mss * mss;
+        if (len > seg_max)
+            len = seg_max;
         if (len > sack_lim)
             len = sack_lim;
+        /* A super-segment ends on a segment boundary unless it carries the
+         * last of the data and Nagle would let that small tail go. */
+        if (len > mss && len % mss &&
+            !(len == avail && (tcb->nodelay || inflight == 0 || tcb->fin_queued)))
+            len -= len % mss;
         bool fin_pending = tcb->fin_queued && ps_seq_leq(tcb->snd_nxt + len, tcb->fin_seq) &&
                            tcb->snd_nxt + len == tcb->fin_seq;
         bool rexmit = ps_seq_lt(tcb->snd_nxt, tcb->snd_max);
         bool send = false;
         if (len > 0) {
-            if (len == mss || rexmit)
+            if (len >= mss || rexmit)
                 send = true;
             else if (len == avail && (tcb->nodelay || inflight == 0 || tcb->fin_queued))
                 send = true; /* Nagle (RFC 896): a small segment only with nothing in flight */
             else if (tcb->max_sndwnd && len >= tcb->max_sndwnd / 2)
                 send = true; /* sender SWS avoidance (RFC 9293 3.8.6.2.1) */
         }
+        /* With TSO, all the data there is but less than a super-segment
+         * waits while two full segments are in flight: the peer ACKs those
+         * at once (RFC 9293 3.8.6.3), and that ACK sends a bigger one.
+         * One system call per super-segment is what TSO saves. */
+        if (send && tcb->tso && !rexmit && len == avail && len < seg_max && len < usable &&
+            inflight >= 2 * mss && !tcb->nodelay && !tcb->fin_queued && !tcb->ack_now)
+            send = false;
         bool fin = fin_pending && len == avail && (send || len == 0);
         if (fin)
             send = true;
@@ -268,7 +294,10 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
          * would fail its sequence check and be dropped with the ACK in it
          * (as BSD's tcp_output does). */
         uint32_t seq = (len == 0 && !fin) ? tcb->snd_max : tcb->snd_nxt;
-        if (xmit(s, tcb, seq, len, flags) != 0)
+        int xrc = xmit(s, tcb, seq, len, flags);
+        if (xrc == -EMSGSIZE && !tcb->tso)
+            continue; /* TSO went away: again, one segment at a time */
+        if (xrc != 0)
             break;
         if (rexmit && (len || fin)) {
             tcb->retransmits++;
@@ -307,11 +336,15 @@ void ps_tcp_rcvd(struct ps_stack *s, struct ps_tcb *tcb)
 {
     if (tcb->state < PS_TCPS_ESTABLISHED || tcb->state == PS_TCPS_TIME_WAIT)
         return;
-    /* A window update when the window can grow by two segments or half
-     * the buffer (as BSD's tcp_output does). */
+    /* A window update when the window can grow by two segments and by a
+     * quarter of the buffer, or sooner when what is offered has fallen
+     * below an eighth of it (as FreeBSD's tcp_output does): an
+     * application reading a few KiB at a time must not cost an ACK per
+     * read. */
     uint32_t cur = ps_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     uint32_t space = ps_ring_space(&tcb->rcv);
-    if (space > cur && (space - cur >= 2 * tcb->rcv_mss || space - cur >= tcb->rcv.cap / 2)) {
+    uint32_t cap = tcb->rcv.cap, grow = space > cur ? space - cur : 0;
+    if (grow >= 2u * tcb->rcv_mss && (grow >= cap / 4 || cur <= cap / 8 || cap <= 8u * tcb->rcv_mss)) {
         tcb->ack_now = true;
         ps_tcp_output(s, tcb);
     }

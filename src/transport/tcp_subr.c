@@ -127,6 +127,14 @@ uint16_t ps_tcp_mss_for(struct ps_stack *s, ps_ip4_t raddr)
     return (uint16_t)mss;
 }
 
+bool ps_tcp_tso_for(struct ps_stack *s, ps_ip4_t raddr)
+{
+    struct ps_iface *ifc = NULL;
+    if (s->cfg.tcp_no_tso || ps_ip_is_local(s, raddr) || ps_route_lookup(s, raddr, &ifc, NULL, NULL) != 0)
+        return false;
+    return ifc && ifc->transmit_gso;
+}
+
 int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_t raddr)
 {
     ps_ring_free(&tcb->snd);
@@ -142,6 +150,7 @@ int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_
     tcb->nooo = 0;
     tcb->rcv_mss = ps_tcp_mss_for(s, raddr);
     tcb->mss = tcb->rcv_mss; /* until the peer's SYN says otherwise */
+    tcb->tso = ps_tcp_tso_for(s, raddr);
     /* Our window scale: the smallest shift that lets the whole buffer be
      * advertised (RFC 7323 2.2). */
     tcb->rcv_wscale = 0;

@@ -341,7 +341,8 @@ void ps_udp_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ipv4_hd
 {
     struct ps_udp_hdr uh;
     PS_STAT_INC(s, udp_rx);
-    int rc = ps_udp_parse(p->data, p->len, ip->src, ip->dst, &uh);
+    int rc = ps_udp_parse_ex(p->data, p->len, ip->src, ip->dst, &uh,
+                             (p->flags & PS_PBUF_F_CSUM_OK) ? PS_WIRE_NO_CKSUM : 0);
     if (rc < 0) {
         if (rc == PS_WIRE_ECKSUM)
             PS_STAT_INC(s, udp_drop_checksum);

@@ -93,6 +93,12 @@ static int parse_options(const uint8_t *p, size_t n, struct ps_tcp_opts *o)
 int ps_tcp_parse(const uint8_t *buf, size_t len, ps_ip4_t src, ps_ip4_t dst,
                  struct ps_tcp_hdr *h)
 {
+    return ps_tcp_parse_ex(buf, len, src, dst, h, 0);
+}
+
+int ps_tcp_parse_ex(const uint8_t *buf, size_t len, ps_ip4_t src, ps_ip4_t dst,
+                    struct ps_tcp_hdr *h, unsigned flags)
+{
     if (len < PS_TCP_HLEN)
         return PS_WIRE_ETRUNC;
     size_t hlen = (size_t)(buf[12] >> 4) * 4;
@@ -103,9 +109,11 @@ int ps_tcp_parse(const uint8_t *buf, size_t len, ps_ip4_t src, ps_ip4_t dst,
     /* The pseudo-header carries the length in 16 bits. */
     if (len > 0xffff)
         return PS_WIRE_ELEN;
-    uint32_t sum = ps_cksum_pseudo(src, dst, PS_IP_PROTO_TCP, (uint16_t)len);
-    if (ps_cksum_finish(ps_cksum_add(sum, buf, len)) != 0)
-        return PS_WIRE_ECKSUM;
+    if (!(flags & PS_WIRE_NO_CKSUM)) {
+        uint32_t sum = ps_cksum_pseudo(src, dst, PS_IP_PROTO_TCP, (uint16_t)len);
+        if (ps_cksum_finish(ps_cksum_add(sum, buf, len)) != 0)
+            return PS_WIRE_ECKSUM;
+    }
 
     struct ps_tcp_opts opt;
     memset(&opt, 0, sizeof opt);

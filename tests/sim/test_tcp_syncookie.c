@@ -190,6 +190,8 @@ struct xfer {
     struct ps_stack *a, *b;
     int cfd, afd;
     uint64_t total, a_sent, b_rcvd, b_sent, a_rcvd, bad;
+    uint8_t echo[8192]; /* b: read, not yet all echoed */
+    size_t e_off, e_len;
 };
 
 static ps_time_t xfer_poll(void *ctx, ps_time_t now)
@@ -207,17 +209,25 @@ static ps_time_t xfer_poll(void *ctx, ps_time_t now)
             break;
         x->a_sent += (uint64_t)k;
     }
+    /* b echoes what it reads; what its send buffer does not take yet
+     * (flow control: a reads only once a millisecond) waits, and b reads
+     * nothing more until it has gone. */
     ssize_t k;
-    while ((k = ps_recv(x->b, x->afd, buf, sizeof(buf), 0)) > 0) {
-        for (ssize_t i = 0; i < k; i++)
-            x->bad += buf[i] != pattern(x->b_rcvd + (uint64_t)i);
-        x->b_rcvd += (uint64_t)k;
-        /* echo it back */
-        ssize_t e = ps_send(x->b, x->afd, buf, (size_t)k, 0);
-        if (e > 0)
+    for (;;) {
+        while (x->e_off < x->e_len) {
+            ssize_t e = ps_send(x->b, x->afd, x->echo + x->e_off, x->e_len - x->e_off, 0);
+            if (e <= 0)
+                break;
+            x->e_off += (size_t)e;
             x->b_sent += (uint64_t)e;
-        if (e != k)
-            x->bad += 1000000; /* the echo must fit: buffers are large enough */
+        }
+        if (x->e_off < x->e_len || (k = ps_recv(x->b, x->afd, x->echo, sizeof(x->echo), 0)) <= 0)
+            break;
+        for (ssize_t i = 0; i < k; i++)
+            x->bad += x->echo[i] != pattern(x->b_rcvd + (uint64_t)i);
+        x->b_rcvd += (uint64_t)k;
+        x->e_off = 0;
+        x->e_len = (size_t)k;
     }
     while ((k = ps_recv(x->a, x->cfd, buf, sizeof(buf), 0)) > 0) {
         for (ssize_t i = 0; i < k; i++)

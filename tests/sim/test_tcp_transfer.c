@@ -7,6 +7,9 @@
  *  - 100 MB over a clean 1 Gbit/s link, 10 MB over a 10 Gbit/s one;
  *  - 20 MB at 1%, 5% and 10% loss with reordering and duplication, for
  *    several seeds, each within a generous virtual-time limit;
+ *  - with TCP segmentation offload: super-segments cut like a network card
+ *    does, over a lossy link, and carried whole (received as super-packets,
+ *    as from a TAP device);
  *  - 4 MB over a link with a 1 s round-trip time (large buffers: window
  *    scaling);
  *  - 1,000 and then 10,000 concurrent connections between two hosts, each
@@ -288,6 +291,7 @@ struct params {
     unsigned open_per_ms;          /* connections opened per ms, 0: all at once */
     bool hold_until_all_up;        /* establish all before moving data */
     ps_time_t limit;               /* virtual time allowed */
+    enum ps_sim_tso tso;           /* both interfaces' TSO mode */
 };
 
 static void set_bufs(struct ps_stack *s, int fd, int size)
@@ -389,6 +393,7 @@ static void transfer(const struct params *p)
     struct ps_iface *ia = ps_sim_attach(link, r.a, "eth0", NULL, 1500);
     struct ps_iface *ib = ps_sim_attach(link, r.b, "eth0", NULL, 1500);
     REQUIRE(ia && ib && ps_iface_add_addr(ia, IP_A, 24) == 0 && ps_iface_add_addr(ib, IP_B, 24) == 0);
+    REQUIRE(ps_sim_set_tso(link, ia, p->tso) == 0 && ps_sim_set_tso(link, ib, p->tso) == 0);
 
     /* The neighbours know each other first, so no SYN waits on ARP (whose
      * queue holds only a few packets). */
@@ -487,6 +492,15 @@ static void transfer(const struct params *p)
                 first_bad, (unsigned long long)c->up.rcvd, (unsigned long long)c->up.total,
                 (unsigned long long)c->up.sent, c->up.eof, (unsigned long long)c->down.rcvd,
                 (unsigned long long)c->down.total, (unsigned long long)c->down.sent, c->down.eof);
+    }
+    if (p->tso != PS_SIM_TSO_OFF) {
+        /* Both ends sent data as super-segments; with PS_SIM_TSO_WHOLE the
+         * receivers took them whole (beyond the MTU). */
+        fprintf(stderr, "  super-segments: a %lld, b %lld\n", stat_named(r.a, "tcp_tso_tx"),
+                stat_named(r.b, "tcp_tso_tx"));
+        CHECK(stat_named(r.a, "tcp_tso_tx") > 0);
+        CHECK(p->down_bytes < 100000 || stat_named(r.b, "tcp_tso_tx") > 0);
+        CHECK_EQ(stat_named(r.b, "eth_drop_too_long"), 0);
     }
     CHECK(done);
     CHECK_EQ(r.failed, 0);
@@ -609,6 +623,58 @@ TEST(loss_10_percent)
         lossy(0.10, seed);
 }
 
+/* TCP segmentation offload: the stacks hand their interfaces super-
+ * segments, cut into MTU frames like a network card (a lossy link with
+ * reordering, so recovery runs with TSO on), or carried whole and
+ * received as super-packets, like a TAP device and the kernel. */
+TEST(tso_cut_lossy)
+{
+    struct params p = {
+        .name = "TSO cut, 10 MB each way, 2% loss, 2% reorder, 1% duplicate",
+        .imp = {.delay = PS_MS(2), .bandwidth_bps = 100000000ull, .loss = 0.02, .duplicate = 0.01,
+                .reorder = 0.02, .reorder_delay = PS_MS(1)},
+        .seed = 41,
+        .nconn = 1,
+        .up_bytes = 10 * MB,
+        .down_bytes = 10 * MB,
+        .limit = PS_SEC(1800),
+        .tso = PS_SIM_TSO_CUT,
+    };
+    transfer(&p);
+}
+
+TEST(tso_whole)
+{
+    struct params p = {
+        .name = "TSO whole, 20 MB each way, 1 Gbit/s, 1 MB buffers",
+        .imp = {.delay = PS_US(50), .bandwidth_bps = 1000000000ull, .queue_limit = 4u << 20},
+        .seed = 42,
+        .nconn = 1,
+        .up_bytes = 20 * MB,
+        .down_bytes = 20 * MB,
+        .sockbuf = 1 << 20,
+        .limit = PS_SEC(600),
+        .tso = PS_SIM_TSO_WHOLE,
+    };
+    transfer(&p);
+}
+
+TEST(tso_whole_lossy)
+{
+    struct params p = {
+        .name = "TSO whole, 5 MB each way, 2% loss, 2% reorder",
+        .imp = {.delay = PS_MS(1), .bandwidth_bps = 1000000000ull, .loss = 0.02, .reorder = 0.02,
+                .reorder_delay = PS_US(500), .queue_limit = 4u << 20},
+        .seed = 43,
+        .nconn = 1,
+        .up_bytes = 5 * MB,
+        .down_bytes = 5 * MB,
+        .limit = PS_SEC(1800),
+        .tso = PS_SIM_TSO_WHOLE,
+    };
+    transfer(&p);
+}
+
 TEST(rtt_1s)
 {
     struct params p = {
@@ -676,6 +742,9 @@ int main(int argc, char **argv)
     RUN_IF(loss_1_percent);
     RUN_IF(loss_5_percent);
     RUN_IF(loss_10_percent);
+    RUN_IF(tso_cut_lossy);
+    RUN_IF(tso_whole);
+    RUN_IF(tso_whole_lossy);
     RUN_IF(rtt_1s);
     RUN_IF(concurrent_1000);
     RUN_IF(concurrent_10000);
