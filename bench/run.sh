@@ -432,6 +432,15 @@ CEOF
   stop_responder
   mv "$logs/tcp-portstack.responder" "$out/portstack.responder"
 
+  # The same without the TAP device's offloads: one frame per system call.
+  echo "== TCP bulk: portstack over TAP, plain frames (--no-offload), $TCP_MB MB a run, $TCP_ROUNDS rounds"
+  start_responder tcp-plain "$build/portstack" run --tap psb0 --address 192.0.2.2/24 --no-offload \
+    --serve echo:7,discard:9 --duration "$server_max"
+  wait_up 192.0.2.2 || { cat "$logs/tcp-plain.responder"; echo "portstack did not come up" >&2; return 1; }
+  tcp_measure plain 192.0.2.2
+  stop_responder
+  mv "$logs/tcp-plain.responder" "$out/plain.responder"
+
   echo "== TCP bulk: lwIP $lwip_version over TAP (198.51.100.2), $TCP_MB MB a run, $TCP_ROUNDS rounds"
   start_responder tcp-lwip "$build/lwip_tap_tcp" --tap lwb0 --address 198.51.100.2/24 --duration "$server_max"
   wait_up 198.51.100.2 || { cat "$logs/tcp-lwip.responder"; echo "lwIP did not come up" >&2; return 1; }
@@ -452,7 +461,7 @@ CEOF
   echo "== TCP bulk throughput, $TCP_MB MB a run (MB = 10^6 bytes), median of $TCP_ROUNDS rounds"
   echo
   local lines=""
-  for k in portstack lwip linux; do
+  for k in portstack plain lwip linux; do
     for mode in discard echo; do
       local rates="" r rate cpu
       for r in $(seq 1 "$TCP_ROUNDS"); do
@@ -472,24 +481,24 @@ CEOF
     function x(a, b) { return (b + 0 > 0 && a + 0 > 0) ? sprintf("%.2fx", a / b) : "-" }
     function met(v, t) { return v == "-" ? "" : (substr(v, 1, length(v) - 1) + 0 >= t ? " (met)" : " (missed)") }
     END {
-      printf "| direction | portstack (TAP) | lwIP 2.1.3 (TAP) | Linux (veth) | portstack / lwIP (target >= 2x) | portstack / Linux (target >= 0.5x) |\n"
-      printf "|---|---:|---:|---:|---:|---:|\n"
+      printf "| direction | portstack (TAP) | portstack, --no-offload (TAP) | lwIP 2.1.3 (TAP) | Linux (veth) | portstack / lwIP (target >= 2x) | portstack / Linux (target >= 0.5x) |\n"
+      printf "|---|---:|---:|---:|---:|---:|---:|\n"
       split("discard echo", m, " ")
       name["discard"] = "kernel -> stack (discard), MB/s"
       name["echo"] = "kernel <-> stack (echo, the echoed stream), MB/s"
       for (i = 1; i <= 2; i++) {
         d = m[i]
         a = x(rate["portstack", d], rate["lwip", d]); b = x(rate["portstack", d], rate["linux", d])
-        printf "| %s | %.1f | %.1f | %.1f | %s%s | %s%s |\n", name[d], rate["portstack", d], rate["lwip", d],
-          rate["linux", d], a, met(a, 2), b, met(b, 0.5)
+        printf "| %s | %.1f | %.1f | %.1f | %.1f | %s%s | %s%s |\n", name[d], rate["portstack", d], rate["plain", d],
+          rate["lwip", d], rate["linux", d], a, met(a, 2), b, met(b, 0.5)
       }
       for (i = 1; i <= 2; i++) {
         d = m[i]
-        printf "| %s: all rounds, MB/s | %s | %s | %s | | |\n", d, all["portstack", d], all["lwip", d], all["linux", d]
+        printf "| %s: all rounds, MB/s | %s | %s | %s | %s | | |\n", d, all["portstack", d], all["plain", d], all["lwip", d], all["linux", d]
       }
       for (i = 1; i <= 2; i++) {
         d = m[i]
-        printf "| %s: server process CPU per MB (ms) | %s | %s | %s | | |\n", d, cpu["portstack", d], cpu["lwip", d], cpu["linux", d]
+        printf "| %s: server process CPU per MB (ms) | %s | %s | %s | %s | | |\n", d, cpu["portstack", d], cpu["plain", d], cpu["lwip", d], cpu["linux", d]
       }
     }' "$out/summary.txt"
   echo

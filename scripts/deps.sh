@@ -3,11 +3,14 @@
 #   scripts/deps.sh build   compilers and CMake (enough for the demo)
 #   scripts/deps.sh test    everything the whole test suite uses
 set -euo pipefail
-want=(cmake make gcc libc6-dev)
+want=(cmake make gcc libc6-dev libmbedtls-dev)  # mbedTLS: the optional TLS layer (PS_TLS)
 if [ "${1:-build}" = test ]; then
   # clang + its runtime: the sanitizer build and libFuzzer; the rest is the
   # real peer side of the interop tests (kernel stack through a TAP device).
-  want+=(clang libclang-rt-14-dev iproute2 iputils-ping tshark python3 pkg-config nmap netcat-openbsd dnsmasq-base nftables chrony curl wrk nginx-light)
+  want+=(clang libclang-rt-14-dev iproute2 iputils-ping tshark python3 pkg-config nmap netcat-openbsd dnsmasq-base nftables chrony curl wrk nginx-light python3-scapy openssl man-db)
+  # Clients for portstack's own servers (tests/interop/test_servers_tap.sh):
+  # dig, busybox's udhcpc, ntpsec's sntp (ntpdig).
+  want+=(bind9-dnsutils busybox sntp)
 fi
 missing=()
 for p in "${want[@]}"; do

@@ -212,15 +212,29 @@
 #ifndef PS_DEFAULT_TCP_SYNQ_MAX
 #define PS_DEFAULT_TCP_SYNQ_MAX 256
 #endif
+/* Half-open connections of all listeners together.  Each holds a socket
+ * entry; past this bound SYNs get cookies, so that a flood on several
+ * listeners cannot fill the socket table (keep it below max_sockets). */
+#ifndef PS_DEFAULT_TCP_HALF_OPEN_MAX
+#define PS_DEFAULT_TCP_HALF_OPEN_MAX 768
+#endif
 /* Out-of-order ranges a connection keeps above RCV.NXT (the data sits in
- * the receive ring itself; this bounds the bookkeeping).  The array in the
- * connection block has PS_TCP_OOO_SLOTS entries; the run-time value is
- * clamped to it. */
+ * the receive ring itself; this bounds the bookkeeping: 8 bytes a range,
+ * allocated only while there are holes).  A burst of losses in a large
+ * window leaves many holes, and every segment beyond the last range kept
+ * would be dropped and sent again.  PS_TCP_OOO_SLOTS caps the run-time
+ * value. */
 #ifndef PS_TCP_OOO_SLOTS
-#define PS_TCP_OOO_SLOTS 16
+#define PS_TCP_OOO_SLOTS 1024
 #endif
 #ifndef PS_DEFAULT_TCP_OOO_MAX
-#define PS_DEFAULT_TCP_OOO_MAX PS_TCP_OOO_SLOTS
+#define PS_DEFAULT_TCP_OOO_MAX 256
+#endif
+/* SACKed ranges a sender's scoreboard holds (8 bytes each, allocated only
+ * while the peer reports holes).  As many as the receiver may have holes:
+ * a range forgotten is data sent again although it arrived. */
+#ifndef PS_TCP_SACK_SLOTS
+#define PS_TCP_SACK_SLOTS 256
 #endif
 /* Connections in TIME_WAIT at once; beyond it the oldest is dropped. */
 #ifndef PS_DEFAULT_TCP_TIMEWAIT_MAX
@@ -233,6 +247,19 @@
 /* RFC 5961 challenge ACKs per second (per stack). */
 #ifndef PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT
 #define PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT 100
+#endif
+/* The smallest path MTU a fragmentation-needed message may set (bytes):
+ * a forged one claiming 68 would cut the MSS to a few dozen bytes (RFC
+ * 5927 7); smaller claims are raised to this, Linux's min_pmtu. */
+#ifndef PS_DEFAULT_TCP_PMTU_MIN
+#define PS_DEFAULT_TCP_PMTU_MIN 552
+#endif
+/* Zero-window probes a closed socket's connection (an orphan: nobody
+ * will read or write it again) sends without the window opening before
+ * it is reset; an open socket's connection probes for as long as the
+ * peer answers (RFC 9293 3.8.6.1; RFC 6429; Linux's tcp_orphan_retries). */
+#ifndef PS_DEFAULT_TCP_ORPHAN_PROBES
+#define PS_DEFAULT_TCP_ORPHAN_PROBES 8
 #endif
 /* Initial window in segments (RFC 6928). */
 #ifndef PS_TCP_INIT_CWND_SEGS

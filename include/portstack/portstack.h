@@ -5,6 +5,7 @@
 #define PORTSTACK_PORTSTACK_H
 
 #include "config.h"
+#include "gauges.h"
 #include "net.h"
 #include "pbuf.h"
 #include "ping.h"

@@ -42,6 +42,7 @@ struct ps_sim_link_stats {
     uint64_t frames_reordered;
     uint64_t frames_corrupted;
     uint64_t frames_queue_dropped; /* dropped at the sender's queue limit */
+    uint64_t frames_partitioned;   /* lost because the link was down */
     uint64_t bytes_delivered;
 };
 
@@ -74,6 +75,15 @@ struct ps_sim_link *ps_sim_link_new(struct ps_sim *sim, const struct ps_sim_impa
 
 /* Change a link's impairments from now on. */
 void ps_sim_link_set_impair(struct ps_sim_link *l, const struct ps_sim_impair *imp);
+
+/* Cut a link (up = false: a partition) or mend it (up = true).  While a
+ * link is down every frame sent on it, and every frame still on its way
+ * when it went down, is lost and counted in frames_partitioned; the
+ * interfaces stay up, so the hosts see only silence, as with a cable
+ * pulled out between two switches.  A new link is up.  Frames lost this
+ * way draw no random numbers, so the rest of the run stays reproducible. */
+void ps_sim_link_set_up(struct ps_sim_link *l, bool up);
+bool ps_sim_link_is_up(const struct ps_sim_link *l);
 
 /* Create an Ethernet interface on stack s joined to link l (the stack is
  * added to the world if it is not yet).  mac NULL: one made from the seed.

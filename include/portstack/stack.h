@@ -54,9 +54,12 @@ struct ps_config {
     unsigned tcp_fin_wait2_ms; /* FIN_WAIT_2 timeout of a closed socket */
     unsigned tcp_backlog_max;  /* cap of listen()'s backlog (accept queue) */
     unsigned tcp_synq_max;     /* half-open connections per listener */
+    unsigned tcp_half_open_max; /* half-open connections of all listeners */
     unsigned tcp_ooo_max;      /* out-of-order ranges per connection */
     unsigned tcp_timewait_max; /* TIME_WAIT connections per stack */
     unsigned tcp_challenge_ack_limit; /* RFC 5961 challenge ACKs per second */
+    unsigned tcp_pmtu_min;     /* smallest path MTU fragmentation-needed may set */
+    unsigned tcp_orphan_probes; /* zero-window probes of a closed socket's connection */
     /* Congestion control, keepalive and user timeout: the defaults of
      * every new TCP socket (each may change its own, socket.h). */
     char tcp_congestion[PS_TCP_CC_NAME_MAX]; /* "cubic" (default) or "newreno" */
@@ -110,6 +113,33 @@ void ps_stack_set_realtime_offset(struct ps_stack *s, int64_t offset_us);
 int64_t ps_stack_realtime_offset(const struct ps_stack *s);
 /* Now as UTC microseconds since 1970 (now + offset). */
 int64_t ps_stack_realtime(const struct ps_stack *s);
+
+/* ---- Testing: fault injection and invariants ---------------------------------
+ *
+ * Every allocation the stack makes at run time - a packet buffer, a socket
+ * (its table entry and its memory), a connection's send or receive ring or
+ * range table, a TIME_WAIT record, a reassembly context, an ARP entry, a
+ * port bucket - is numbered from 1, per stack.  ps_stack_fail_alloc(s, n) makes the allocation numbered n fail
+ * once, exactly as if its pool were empty (counted in alloc_injected_fail
+ * as well as where an exhausted pool is counted); n = 0 turns it off.
+ * ps_stack_alloc_count() is how many allocations have been numbered so
+ * far, so a test can run a scenario once to count them and then once per
+ * allocation with that one failing. */
+void ps_stack_fail_alloc(struct ps_stack *s, uint64_t n);
+uint64_t ps_stack_alloc_count(const struct ps_stack *s);
+
+/* Check the stack's invariants: no buffer leaked (each pool's free list
+ * matches its count, and every buffer in use is held by a queue: ARP,
+ * loopback, reassembly, a UDP socket), every queue within its configured
+ * bound, the timer heap well formed and holding exactly the armed timers,
+ * the socket table, the ports tables and the TIME_WAIT records consistent
+ * with each other, and each TCP connection's state consistent with its
+ * timers, buffers, sequence numbers and table entries.  Call it between
+ * calls into the stack, while the host holds no buffer of its own.
+ * Returns 0 if all hold; otherwise -1 with the first broken invariant
+ * described in why (NUL-terminated, truncated to len; why may be NULL).
+ * It reads only, and costs time in proportion to the stack's tables. */
+int ps_stack_check(const struct ps_stack *s, char *why, size_t len);
 
 /* A name for the stack, used when printing (copied, truncated to 31). */
 void ps_stack_set_name(struct ps_stack *s, const char *name);

@@ -24,6 +24,7 @@ struct ps_stack;
     X(eth_tx_err, "frames the driver failed to send")                           \
     /* buffers */                                                               \
     X(pbuf_alloc_fail, "buffer allocations refused (pool empty)")               \
+    X(alloc_injected_fail, "allocations failed on purpose (fault injection)")   \
     /* ARP */                                                                   \
     X(arp_rx, "ARP packets received")                                           \
     X(arp_tx_request, "ARP requests sent")                                      \
@@ -92,6 +93,7 @@ struct ps_stack;
     X(udp_drop_rcvbuf, "UDP datagrams dropped on a full receive queue")         \
     X(udp_drop_broadcast, "UDP broadcasts with no socket to take them")         \
     X(sock_table_full, "sockets refused: the socket table is full")             \
+    X(sock_nomem, "sockets refused: no memory for the socket")                \
     /* TCP */                                                                   \
     X(tcp_rx, "TCP segments received")                                          \
     X(tcp_tx, "TCP segments sent")                                              \
@@ -121,6 +123,7 @@ struct ps_stack;
     X(tcp_sack_blocks_tx, "TCP SACK blocks sent")                              \
     X(tcp_sack_retransmits, "TCP segments retransmitted from the scoreboard")  \
     X(tcp_sack_reneging, "TCP peers found discarding SACKed data (reneging)")  \
+    X(tcp_ranges_nomem, "TCP range tables (out-of-order, SACK) not allocated") \
     X(tcp_dsack_rx, "TCP D-SACK blocks received (duplicate delivery)")         \
     X(tcp_dsack_tx, "TCP D-SACK blocks sent")                                  \
     X(tcp_spurious_rto, "TCP retransmission timeouts found spurious (TSecr)")  \
@@ -159,7 +162,22 @@ struct ps_stack;
     X(tcp_keepalive_probes, "TCP keepalive probes sent")                        \
     X(tcp_keepalive_timeout, "TCP connections dropped: keepalive unanswered")   \
     X(tcp_user_timeout, "TCP connections dropped: user timeout (data unacked)") \
-    X(tcp_pmtu_lowered, "TCP MSS lowered by fragmentation-needed")
+    X(tcp_pmtu_lowered, "TCP MSS lowered by fragmentation-needed")              \
+    X(tcp_pmtu_clamped, "TCP fragmentation-needed MTUs raised to tcp_pmtu_min") \
+    X(tcp_orphan_drop, "TCP closed sockets' connections reset: window shut")    \
+    /* TLS (the optional portstack_tls library, tls.h) */                       \
+    X(tls_handshakes, "TLS handshakes completed")                               \
+    X(tls_handshake_fail, "TLS handshakes failed: protocol, alert or TCP lost") \
+    X(tls_verify_fail, "TLS handshakes failed: peer certificate not verified")  \
+    X(tls_session_limit, "TLS sessions refused: the configuration's limit")     \
+    X(tls_record_fail, "TLS sessions ended by a bad record or a fatal alert")   \
+    X(tls_truncated, "TLS sessions whose peer closed TCP without close_notify") \
+    /* servers on well-known ports (dhcp_server.h, dns_server.h, sntp_server.h) */ \
+    X(dhcpd_drop, "DHCP server: messages dropped (malformed, relayed, a reply)") \
+    X(dhcpd_pool_exhausted, "DHCP server: DISCOVERs unanswered, no free address") \
+    X(dnsd_drop, "DNS server: messages dropped (responses, runts, too long)") \
+    X(dnsd_tcp_closed, "DNS server: TCP connections cut (idle or query too long)") \
+    X(sntpd_drop, "SNTP server: messages dropped (not a client request)")
 
 struct ps_stats {
 #define PS_STATS_FIELD(name, desc) uint64_t name;
@@ -169,6 +187,15 @@ struct ps_stats {
 
 /* The live counters of a stack (never NULL for a valid stack). */
 const struct ps_stats *ps_stack_stats(const struct ps_stack *s);
+
+/* The same counters for writing, for a layer built as its own library on
+ * the public API (the TLS layer) that counts its events here too.  The
+ * counters are the stack's own, never const: the cast only undoes the
+ * read-only view above. */
+static inline struct ps_stats *ps_stack_stats_rw(struct ps_stack *s)
+{
+    return (struct ps_stats *)(uintptr_t)ps_stack_stats(s);
+}
 
 /* Number of counters, and the name/description of counter i (0-based);
  * NULL past the end.  The value of counter i is ((uint64_t*)stats)[i]. */

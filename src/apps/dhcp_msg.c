@@ -16,19 +16,47 @@ enum {
     OPT_T2 = 59, OPT_CLIENTID = 61, OPT_END = 255,
 };
 
-size_t dhcp_build(uint8_t *buf, const struct dhcp_out *m)
+/* The BOOTP header and the cookie (RFC 2131 figure 1); returns where the
+ * options start.  sname and file stay empty. */
+static uint8_t *put_header(uint8_t *buf, uint8_t op, uint32_t xid, uint16_t secs, uint16_t flags, ps_ip4_t ciaddr,
+                           ps_ip4_t yiaddr, ps_ip4_t giaddr, const ps_mac_t *chaddr)
 {
     memset(buf, 0, DHCP_MAX_MSG);
-    buf[0] = 1; /* BOOTREQUEST */
+    buf[0] = op;
     buf[1] = 1; /* Ethernet */
     buf[2] = 6;
-    ps_put32(buf + 4, m->xid);
-    ps_put16(buf + 8, m->secs);
-    ps_put16(buf + 10, m->broadcast ? 0x8000 : 0);
-    ps_put32(buf + 12, m->ciaddr);
-    memcpy(buf + 28, m->chaddr.b, 6);
+    ps_put32(buf + 4, xid);
+    ps_put16(buf + 8, secs);
+    ps_put16(buf + 10, flags);
+    ps_put32(buf + 12, ciaddr);
+    ps_put32(buf + 16, yiaddr);
+    ps_put32(buf + 24, giaddr);
+    memcpy(buf + 28, chaddr->b, 6);
     ps_put32(buf + DHCP_FIXED_LEN, DHCP_MAGIC);
-    uint8_t *o = buf + DHCP_MIN_LEN;
+    return buf + DHCP_MIN_LEN;
+}
+
+static uint8_t *put_opt32(uint8_t *o, uint8_t code, uint32_t v)
+{
+    *o++ = code;
+    *o++ = 4;
+    ps_put32(o, v);
+    return o + 4;
+}
+
+/* End the options and pad to the BOOTP minimum of 300 bytes some peers
+ * still expect. */
+static size_t finish(uint8_t *buf, uint8_t *o)
+{
+    *o++ = OPT_END;
+    size_t len = (size_t)(o - buf);
+    return len < 300 ? 300 : len;
+}
+
+size_t dhcp_build(uint8_t *buf, const struct dhcp_out *m)
+{
+    uint8_t *o = put_header(buf, 1 /* BOOTREQUEST */, m->xid, m->secs, m->broadcast ? 0x8000 : 0, m->ciaddr, 0, 0,
+                            &m->chaddr);
     *o++ = OPT_MSGTYPE;
     *o++ = 1;
     *o++ = m->type;
@@ -38,18 +66,10 @@ size_t dhcp_build(uint8_t *buf, const struct dhcp_out *m)
     *o++ = 1;
     memcpy(o, m->chaddr.b, 6);
     o += 6;
-    if (m->requested) {
-        *o++ = OPT_REQUESTED;
-        *o++ = 4;
-        ps_put32(o, m->requested);
-        o += 4;
-    }
-    if (m->server) {
-        *o++ = OPT_SERVER;
-        *o++ = 4;
-        ps_put32(o, m->server);
-        o += 4;
-    }
+    if (m->requested)
+        o = put_opt32(o, OPT_REQUESTED, m->requested);
+    if (m->server)
+        o = put_opt32(o, OPT_SERVER, m->server);
     if (m->type != DHCPRELEASE) {
         static const uint8_t params[] = {OPT_SUBNET, OPT_ROUTER, OPT_DNS, OPT_LEASE, OPT_T1, OPT_T2};
         *o++ = OPT_PARAMS;
@@ -61,10 +81,41 @@ size_t dhcp_build(uint8_t *buf, const struct dhcp_out *m)
         ps_put16(o, DHCP_MAX_MSG);
         o += 2;
     }
-    *o++ = OPT_END;
-    /* Pad to the BOOTP minimum of 300 bytes some servers still expect. */
-    size_t len = (size_t)(o - buf);
-    return len < 300 ? 300 : len;
+    return finish(buf, o);
+}
+
+size_t dhcp_build_reply(uint8_t *buf, const struct dhcp_reply *m)
+{
+    uint8_t *o = put_header(buf, 2 /* BOOTREPLY */, m->xid, 0, m->flags, m->ciaddr, m->yiaddr, m->giaddr, &m->chaddr);
+    *o++ = OPT_MSGTYPE;
+    *o++ = 1;
+    *o++ = m->type;
+    o = put_opt32(o, OPT_SERVER, m->server);
+    if (m->lease_s)
+        o = put_opt32(o, OPT_LEASE, m->lease_s);
+    if (m->t1_s)
+        o = put_opt32(o, OPT_T1, m->t1_s);
+    if (m->t2_s)
+        o = put_opt32(o, OPT_T2, m->t2_s);
+    if (m->netmask)
+        o = put_opt32(o, OPT_SUBNET, m->netmask);
+    if (m->router)
+        o = put_opt32(o, OPT_ROUTER, m->router);
+    unsigned ndns = m->ndns < PS_DHCP_MAX_DNS ? m->ndns : PS_DHCP_MAX_DNS;
+    if (ndns) {
+        *o++ = OPT_DNS;
+        *o++ = (uint8_t)(4 * ndns);
+        for (unsigned i = 0; i < ndns; i++, o += 4)
+            ps_put32(o, m->dns[i]);
+    }
+    if (m->client_id_len) {
+        uint8_t n = m->client_id_len < DHCP_CLIENT_ID_MAX ? m->client_id_len : DHCP_CLIENT_ID_MAX;
+        *o++ = OPT_CLIENTID;
+        *o++ = n;
+        memcpy(o, m->client_id, n);
+        o += n;
+    }
+    return finish(buf, o);
 }
 
 static int want_len(uint8_t code)
@@ -72,6 +123,7 @@ static int want_len(uint8_t code)
     switch (code) {
     case OPT_SUBNET:
     case OPT_SERVER:
+    case OPT_REQUESTED:
     case OPT_LEASE:
     case OPT_T1:
     case OPT_T2:
@@ -90,7 +142,10 @@ int dhcp_parse(const uint8_t *buf, size_t len, struct dhcp_in *m)
         return -1;
     m->op = buf[0];
     m->xid = ps_get32(buf + 4);
+    m->flags = ps_get16(buf + 10);
+    m->ciaddr = ps_get32(buf + 12);
     m->yiaddr = ps_get32(buf + 16);
+    m->giaddr = ps_get32(buf + 24);
     memcpy(m->chaddr.b, buf + 28, 6);
     for (size_t i = DHCP_MIN_LEN; i < len;) {
         uint8_t code = buf[i++];
@@ -117,6 +172,15 @@ int dhcp_parse(const uint8_t *buf, size_t len, struct dhcp_in *m)
             break;
         case OPT_SERVER:
             m->server = ps_get32(v);
+            break;
+        case OPT_REQUESTED:
+            m->requested = ps_get32(v);
+            break;
+        case OPT_CLIENTID:
+            if (olen < 2) /* a type and at least one byte (RFC 2132 9.14) */
+                return -1;
+            m->client_id_len = olen < DHCP_CLIENT_ID_MAX ? olen : DHCP_CLIENT_ID_MAX;
+            memcpy(m->client_id, v, m->client_id_len);
             break;
         case OPT_LEASE:
             m->lease_s = ps_get32(v);

@@ -32,12 +32,19 @@ struct dhcp_out {
     ps_mac_t chaddr;
 };
 
-/* What a server said. */
+/* A client identifier (option 61) longer than this is cut to it. */
+#define DHCP_CLIENT_ID_MAX 32
+
+/* What a server said (or, for a server, what a client asked). */
 struct dhcp_in {
     uint8_t op, type;
     uint32_t xid;
-    ps_ip4_t yiaddr;
+    uint16_t flags;     /* bit 15: the client wants a broadcast reply */
+    ps_ip4_t ciaddr, yiaddr, giaddr;
     ps_mac_t chaddr;
+    ps_ip4_t requested; /* option 50, 0 = absent */
+    uint8_t client_id[DHCP_CLIENT_ID_MAX]; /* option 61 */
+    uint8_t client_id_len;                 /* 0 = absent */
     ps_ip4_t server;    /* option 54 */
     ps_ip4_t netmask;   /* option 1, 0 = absent */
     ps_ip4_t router;    /* first of option 3 */
@@ -49,6 +56,26 @@ struct dhcp_in {
 /* Build a client message into buf (at least DHCP_MAX_MSG bytes); returns
  * its length. */
 size_t dhcp_build(uint8_t *buf, const struct dhcp_out *m);
+
+/* What a server sends: OFFER, ACK or NAK (RFC 2131 table 3). */
+struct dhcp_reply {
+    uint8_t type;
+    uint32_t xid;
+    uint16_t flags;     /* the request's, copied */
+    ps_ip4_t ciaddr, yiaddr, giaddr;
+    ps_mac_t chaddr;
+    ps_ip4_t server;    /* option 54, always sent */
+    uint32_t lease_s, t1_s, t2_s;  /* options 51, 58, 59; 0 = left out */
+    ps_ip4_t netmask, router;      /* options 1, 3; 0 = left out */
+    ps_ip4_t dns[PS_DHCP_MAX_DNS]; /* option 6 */
+    unsigned ndns;
+    const uint8_t *client_id;      /* option 61, echoed (RFC 6842) */
+    uint8_t client_id_len;
+};
+
+/* Build a server reply into buf (at least DHCP_MAX_MSG bytes); returns
+ * its length. */
+size_t dhcp_build_reply(uint8_t *buf, const struct dhcp_reply *m);
 
 /* Parse a message; 0 on success, -1 if malformed (lengths, cookie,
  * option lengths, missing message type). */

@@ -6,6 +6,7 @@
 #include <portstack/socket.h>
 #include <portstack/stack.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,8 +20,12 @@ struct ps_http_client {
     ps_ip4_t addr;
     uint16_t port;
     char host[128];
+    const struct ps_http_transport *tp; /* NULL: plain TCP */
+    void *tp_ctx;
+    void *tc;           /* the transport's state for this connection */
     int fd;
     bool connected, reused;
+    bool retry_ok;      /* the request may be sent again (GET: idempotent) */
     unsigned connections;
     enum phase phase;
     ps_http_response_fn fn;
@@ -46,6 +51,11 @@ static void drop_conn(struct ps_http_client *c)
     int fd = c->fd;
     c->fd = -1;
     c->connected = false;
+    if (c->tc) {
+        c->tp->shutdown(c->tc); /* TLS close_notify, if the socket takes it now */
+        c->tp->close(c->tc);
+        c->tc = NULL;
+    }
     if (fd >= 0) {
         ps_socket_set_callback(c->s, fd, NULL, NULL);
         ps_close(c->s, fd);
@@ -84,11 +94,15 @@ static bool body_add(struct ps_http_client *c, const char *d, size_t n)
     return true;
 }
 
-/* Parse the head in c->in once it is complete. */
-static int parse_head(struct ps_http_client *c)
+/* Parse the head in c->in once it is complete; bytes before `from` were
+ * looked at before. */
+static int parse_head(struct ps_http_client *c, size_t from)
 {
     char *end = NULL;
-    for (size_t i = 0; i + 3 < c->in_len; i++)
+    /* The head's end can only be in what just came (from on), or straddle
+     * it: rescanning from 0 each time would cost a server sending its head
+     * a byte at a time quadratic work. */
+    for (size_t i = from > 3 ? from - 3 : 0; i + 3 < c->in_len; i++)
         if (!memcmp(c->in + i, "\r\n\r\n", 4)) {
             end = c->in + i;
             break;
@@ -165,9 +179,14 @@ static int take_body(struct ps_http_client *c)
             }
         if (!eol)
             return c->in_len > 64 ? -EPROTO : 0;
+        /* 1*HEXDIG (RFC 9112 7.1), read no further than its line:
+         * strtoul would skip leading white space, line ends included, into
+         * what has not arrived. */
         char *e;
+        *eol = '\0';
         unsigned long sz = strtoul(c->in, &e, 16);
-        if (e == c->in)
+        *eol = '\r';
+        if (e == c->in || !isxdigit((unsigned char)c->in[0]))
             return -EPROTO;
         size_t used = (size_t)(eol - c->in) + 2;
         if (sz == 0) { /* the last chunk: skip the (empty) trailer */
@@ -184,10 +203,47 @@ static int take_body(struct ps_http_client *c)
 
 static void on_event(void *ctx, int fd, short revents);
 
+/* The connection's bytes, through the transport if there is one. */
+static ssize_t conn_send(struct ps_http_client *c, const void *buf, size_t len)
+{
+    return c->tc ? c->tp->send(c->tc, buf, len) : ps_send(c->s, c->fd, buf, len, 0);
+}
+
+static ssize_t conn_recv(struct ps_http_client *c, void *buf, size_t len)
+{
+    return c->tc ? c->tp->recv(c->tc, buf, len) : ps_recv(c->s, c->fd, buf, len, 0);
+}
+
+/* A new connection to the server (and the transport on it); 0 or a
+ * negative errno. */
+static int open_conn(struct ps_http_client *c)
+{
+    drop_conn(c);
+    c->fd = ps_socket(c->s, PS_SOCK_STREAM);
+    if (c->fd < 0) {
+        int err = c->fd;
+        c->fd = -1;
+        return err;
+    }
+    c->connections++;
+    struct ps_sockaddr_in to = {c->addr, c->port};
+    int rc = ps_connect(c->s, c->fd, &to);
+    if (rc == -EINPROGRESS || rc == 0)
+        rc = 0;
+    if (rc == 0 && c->tp && !(c->tc = c->tp->open(c->tp_ctx, c->s, c->fd, c->host, &rc)))
+        rc = rc < 0 ? rc : -ENOMEM;
+    if (rc < 0) {
+        drop_conn(c);
+        return rc;
+    }
+    ps_socket_set_callback(c->s, c->fd, on_event, c);
+    return 0;
+}
+
 static void pump(struct ps_http_client *c)
 {
     while (c->phase == SENDING && c->connected && c->req_off < c->req_len) {
-        ssize_t n = ps_send(c->s, c->fd, c->req + c->req_off, c->req_len - c->req_off, 0);
+        ssize_t n = conn_send(c, c->req + c->req_off, c->req_len - c->req_off);
         if (n == -EAGAIN)
             return;
         if (n < 0) {
@@ -203,7 +259,7 @@ static void pump(struct ps_http_client *c)
             finish(c, -EMSGSIZE);
             return;
         }
-        ssize_t n = ps_recv(c->s, c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+        ssize_t n = conn_recv(c, c->in + c->in_len, c->in_cap - c->in_len);
         if (n == -EAGAIN)
             return;
         if (n == 0 && c->phase == BODY_CLOSE) { /* the end of a close-delimited body */
@@ -211,20 +267,15 @@ static void pump(struct ps_http_client *c)
             return;
         }
         if (n <= 0) {
-            /* A kept connection the server had closed: one fresh try. */
-            if (c->reused && c->phase == HEAD && c->in_len == 0) {
-                drop_conn(c);
+            /* A kept connection the server closed as the request went: one
+             * fresh try, for a request that may be repeated (RFC 9110
+             * 9.2.2: not a POST, which the server may have acted on). */
+            if (c->reused && c->retry_ok && c->phase == HEAD && c->in_len == 0) {
                 c->reused = false;
                 c->req_off = 0;
                 c->phase = SENDING;
-                struct ps_sockaddr_in to = {c->addr, c->port};
-                c->fd = ps_socket(c->s, PS_SOCK_STREAM);
-                c->connections++;
-                if (c->fd < 0 || ps_connect(c->s, c->fd, &to) != -EINPROGRESS) {
+                if (open_conn(c) < 0)
                     finish(c, -ECONNRESET);
-                    return;
-                }
-                ps_socket_set_callback(c->s, c->fd, on_event, c);
                 return;
             }
             finish(c, n ? (int)n : -ECONNRESET);
@@ -232,7 +283,7 @@ static void pump(struct ps_http_client *c)
         }
         c->in_len += (size_t)n;
         if (c->phase == HEAD) {
-            int rc = parse_head(c);
+            int rc = parse_head(c, c->in_len - (size_t)n);
             if (rc < 0) {
                 finish(c, rc);
                 return;
@@ -290,6 +341,14 @@ struct ps_http_client *ps_http_client_new(struct ps_stack *s, ps_ip4_t addr, uin
     return c;
 }
 
+/* Has the server closed the kept connection (its FIN or RST is here)? */
+static bool peer_closed(struct ps_http_client *c)
+{
+    char b;
+    ssize_t n = ps_recv(c->s, c->fd, &b, 1, PS_MSG_PEEK);
+    return n == 0 || (n < 0 && n != -EAGAIN);
+}
+
 int ps_http_request(struct ps_http_client *c, const char *method, const char *path, const void *body, size_t len,
                     ps_http_response_fn fn, void *ctx)
 {
@@ -298,13 +357,16 @@ int ps_http_request(struct ps_http_client *c, const char *method, const char *pa
     bool post = strcmp(method, "POST") == 0;
     if ((!post && strcmp(method, "GET") != 0) || !path || path[0] != '/')
         return -EINVAL;
-    size_t cap = strlen(path) + strlen(c->host) + 128 + (post ? len : 0);
+    if (post && len > PS_HTTP_CLIENT_MAX_REQUEST_BODY)
+        return -EMSGSIZE;
+    size_t cap = strlen(path) + strlen(c->host) + 192 + (post ? len : 0);
     c->req = malloc(cap);
     if (!c->req)
         return -ENOMEM;
     int n = snprintf(c->req, cap, "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: portstack\r\n", method, path, c->host);
     if (post)
-        n += snprintf(c->req + n, cap - (size_t)n, "Content-Length: %zu\r\n", len);
+        n += snprintf(c->req + n, cap - (size_t)n, "Content-Type: application/octet-stream\r\nContent-Length: %zu\r\n",
+                      len);
     n += snprintf(c->req + n, cap - (size_t)n, "\r\n");
     if (post && len)
         memcpy(c->req + n, body, len);
@@ -316,29 +378,18 @@ int ps_http_request(struct ps_http_client *c, const char *method, const char *pa
     c->in_len = 0;
     c->phase = SENDING;
     c->deadline = ps_stack_now(c->s) + PS_MS(PS_HTTP_CLIENT_TIMEOUT_MS);
+    if (c->connected && peer_closed(c))
+        drop_conn(c); /* a kept connection the server has closed since: a new one */
     c->reused = c->connected;
+    c->retry_ok = !post;
     if (!c->connected) {
-        drop_conn(c);
-        c->fd = ps_socket(c->s, PS_SOCK_STREAM);
-        if (c->fd < 0) {
-            int err = c->fd;
+        int rc = open_conn(c);
+        if (rc < 0) {
             free(c->req);
             c->req = NULL;
             c->phase = IDLE;
-            return err;
         }
-        c->connections++;
-        struct ps_sockaddr_in to = {c->addr, c->port};
-        int rc = ps_connect(c->s, c->fd, &to);
-        if (rc != -EINPROGRESS && rc != 0) {
-            drop_conn(c);
-            free(c->req);
-            c->req = NULL;
-            c->phase = IDLE;
-            return rc;
-        }
-        ps_socket_set_callback(c->s, c->fd, on_event, c);
-        return 0;
+        return rc;
     }
     pump(c);
     return 0;
@@ -353,6 +404,13 @@ ps_time_t ps_http_client_poll(struct ps_http_client *c, ps_time_t now)
         return PS_TIME_NEVER;
     }
     return c->deadline;
+}
+
+void ps_http_client_set_transport(struct ps_http_client *c, const struct ps_http_transport *t, void *ctx)
+{
+    drop_conn(c); /* a kept connection was made without it */
+    c->tp = t;
+    c->tp_ctx = ctx;
 }
 
 unsigned ps_http_client_connections(const struct ps_http_client *c)

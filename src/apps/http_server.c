@@ -7,7 +7,9 @@
  * responses leave in request order whatever the client sends at once.
  * Bodies are generated in pieces into a fixed per-connection buffer (a
  * file is read as TCP takes it; the status pages are produced row by row),
- * so a response of any size costs PS_HTTP_OUT_BUF bytes of memory.
+ * so a response of any size costs PS_HTTP_OUT_BUF bytes of memory.  A
+ * POST /echo body is read as it comes, hashed and never stored, so it
+ * costs no memory either (and is bounded by PS_HTTP_MAX_BODY).
  */
 #include <portstack/http.h>
 #include <portstack/services.h>
@@ -31,6 +33,7 @@ struct conn {
     bool used;
     int fd;
     struct ps_http_server *h;
+    void *tc;            /* the transport's state (TLS), NULL for plain TCP */
     size_t in_len;
     size_t out_len, out_off;
     enum body_kind body;
@@ -44,6 +47,10 @@ struct conn {
     ps_time_t deadline;  /* head timeout or idle timeout */
     bool progress;       /* bytes went out since the deadline was set */
     bool lingering;      /* FIN sent; reading the rest before closing */
+    bool echo;           /* reading a POST /echo body: body_left bytes to go */
+    bool post_only;      /* the target takes POST only (a 405 says so) */
+    long body_left, body_len;
+    uint64_t body_hash;  /* FNV-1a 64 of the body so far */
     /* The buffers last: a new connection clears everything before them. */
     char in[PS_HTTP_MAX_HEAD + 1];
     char out[PS_HTTP_OUT_BUF];
@@ -55,6 +62,8 @@ struct ps_http_server {
     uint16_t port;
     char docroot[256];
     bool has_docroot;
+    const struct ps_http_transport *tp; /* NULL: plain TCP */
+    void *tp_ctx;
     struct ps_http_stats stats;
     struct conn conns[PS_HTTP_MAX_CONN];
 };
@@ -69,8 +78,24 @@ static void conn_close(struct conn *c)
     if (c->file)
         fclose(c->file);
     c->file = NULL;
+    if (c->tc) {
+        c->h->tp->shutdown(c->tc); /* TLS close_notify, if the socket takes it now */
+        c->h->tp->close(c->tc);
+    }
+    c->tc = NULL;
     ps_socket_set_callback(c->h->s, c->fd, NULL, NULL);
     ps_close(c->h->s, c->fd);
+}
+
+/* The connection's bytes, through the transport if there is one. */
+static ssize_t conn_send(struct conn *c, const void *buf, size_t len)
+{
+    return c->tc ? c->h->tp->send(c->tc, buf, len) : ps_send(c->h->s, c->fd, buf, len, 0);
+}
+
+static ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+    return c->tc ? c->h->tp->recv(c->tc, buf, len) : ps_recv(c->h->s, c->fd, buf, len, 0);
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -97,6 +122,8 @@ static const char *reason(int status)
     case 400: return "Bad Request";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
     case 408: return "Request Timeout";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
@@ -125,7 +152,7 @@ static void head(struct conn *c, int status, const char *type, long length, bool
     else if (length >= 0)
         out_printf(c, "Content-Length: %ld\r\n", length);
     if (status == 405)
-        out_printf(c, "Allow: GET, HEAD\r\n");
+        out_printf(c, "Allow: %s\r\n", c->post_only ? "POST" : "GET, HEAD");
     out_printf(c, "%s\r\n", c->close_after ? "Connection: close\r\n" : "");
 }
 
@@ -312,6 +339,46 @@ static bool map_path(const struct ps_http_server *h, const char *target, char *o
     return k > 0 && (size_t)k < outlen;
 }
 
+/* POST /echo: the body is read (and hashed) as it comes, and answered
+ * with its length and FNV-1a 64 checksum, so a client can check that the
+ * bytes it sent arrived exactly.  A body is bounded by PS_HTTP_MAX_BODY
+ * (413 above it); a chunked one is refused with 411 (Content-Length
+ * wanted), and either way the connection closes. */
+static void start_echo(struct conn *c, const struct http_request *rq)
+{
+    if (rq->chunked || rq->content_length > PS_HTTP_MAX_BODY) {
+        c->close_after = true;
+        error_page(c, rq->chunked ? 411 : 413, true);
+        return;
+    }
+    c->echo = true;
+    c->body_left = rq->content_length > 0 ? rq->content_length : 0;
+    c->body_len = c->body_left;
+    c->body_hash = 0xcbf29ce484222325ULL;
+}
+
+/* Hash the body bytes at the start of c->in.  Returns true once the body
+ * is complete and its answer queued. */
+static bool take_echo_body(struct conn *c)
+{
+    size_t n = c->in_len < (size_t)c->body_left ? c->in_len : (size_t)c->body_left;
+    for (size_t i = 0; i < n; i++)
+        c->body_hash = (c->body_hash ^ (uint8_t)c->in[i]) * 0x100000001b3ULL;
+    memmove(c->in, c->in + n, c->in_len - n);
+    c->in_len -= n;
+    c->in[c->in_len] = '\0';
+    c->body_left -= (long)n;
+    if (c->body_left > 0)
+        return false;
+    c->echo = false;
+    char text[64];
+    int k = snprintf(text, sizeof(text), "%ld bytes, fnv1a64 %016llx\n", c->body_len,
+                     (unsigned long long)c->body_hash);
+    head(c, 200, "text/plain", k, false);
+    out_printf(c, "%s", text);
+    return true;
+}
+
 static void respond(struct conn *c, const struct http_request *rq)
 {
     struct ps_http_server *h = c->h;
@@ -320,9 +387,14 @@ static void respond(struct conn *c, const struct http_request *rq)
     c->requests++;
     c->close_after = rq->conn_close || (rq->minor == 0 && !rq->conn_keep_alive) ||
                      c->requests >= PS_HTTP_MAX_REQUESTS;
+    c->post_only = strncmp(rq->target, "/echo", 5) == 0 && strchr("?#", rq->target[5]);
+    if (c->post_only && rq->method == HTTP_POST) {
+        start_echo(c, rq);
+        return;
+    }
     if (rq->content_length > 0 || rq->chunked)
         c->close_after = true; /* a body we do not read: no next request can be found */
-    if (rq->method != HTTP_GET && rq->method != HTTP_HEAD) {
+    if ((rq->method != HTTP_GET && rq->method != HTTP_HEAD) || c->post_only) {
         error_page(c, 405, body);
         return;
     }
@@ -390,7 +462,7 @@ static void pump(struct conn *c)
     for (int guard = 0; guard < 64 && c->used; guard++) {
         /* 1. Out with what is buffered. */
         while (c->out_off < c->out_len) {
-            ssize_t n = ps_send(s, c->fd, c->out + c->out_off, c->out_len - c->out_off, 0);
+            ssize_t n = conn_send(c, c->out + c->out_off, c->out_len - c->out_off);
             if (n == -EAGAIN)
                 return; /* POLLOUT will call again */
             if (n < 0) {
@@ -407,18 +479,41 @@ static void pump(struct conn *c)
             produce_body(c);
             continue;
         }
+        /* 2b. A request body to read first (POST /echo). */
+        if (c->echo) {
+            while (!take_echo_body(c)) {
+                ssize_t n = conn_recv(c, c->in, PS_HTTP_MAX_HEAD); /* c->in is empty here */
+                if (n == -EAGAIN)
+                    return;
+                if (n <= 0) {
+                    conn_close(c);
+                    return;
+                }
+                c->in_len = (size_t)n;
+                c->in[n] = '\0';
+                c->deadline = ps_stack_now(s) + PS_MS(PS_HTTP_HEAD_TIMEOUT_MS); /* the body must keep coming */
+            }
+            continue;
+        }
         /* 3. The response is out.  A connection to close first sends its
          * FIN and reads what the client still sends (a request body we did
          * not want): closing with unread data would reset the connection
          * and could destroy the response in flight (RFC 9112 9.6). */
         if (c->close_after) {
             if (!c->lingering) {
+                int rc = c->tc ? c->h->tp->shutdown(c->tc) : 0; /* TLS: close_notify first */
+                if (rc == -EAGAIN)
+                    return;
+                if (rc < 0) {
+                    conn_close(c);
+                    return;
+                }
                 c->lingering = true;
                 ps_shutdown(s, c->fd, PS_SHUT_WR);
                 c->deadline = ps_stack_now(s) + PS_MS(PS_HTTP_HEAD_TIMEOUT_MS);
             }
             char sink[512];
-            ssize_t n;
+            ssize_t n; /* raw, under any transport: these bytes are only drained */
             while ((n = ps_recv(s, c->fd, sink, sizeof(sink), 0)) > 0)
                 ;
             if (n != -EAGAIN)
@@ -435,7 +530,7 @@ static void pump(struct conn *c)
             error_page(c, 431, true);
             continue;
         }
-        ssize_t n = ps_recv(s, c->fd, c->in + c->in_len, PS_HTTP_MAX_HEAD - c->in_len, 0);
+        ssize_t n = conn_recv(c, c->in + c->in_len, PS_HTTP_MAX_HEAD - c->in_len);
         if (n == -EAGAIN)
             return;
         if (n <= 0) { /* the client is done (or gone) */
@@ -474,6 +569,11 @@ static void on_listen(void *ctx, int fd, short revents)
         for (unsigned i = 0; i < PS_HTTP_MAX_CONN && !c; i++)
             if (!h->conns[i].used)
                 c = &h->conns[i];
+        if (!c && h->tp) { /* full, and no plain text on a TLS port */
+            h->stats.refused++;
+            ps_close(h->s, cfd);
+            continue;
+        }
         if (!c) { /* full: say so briefly and close */
             h->stats.refused++;
             static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
@@ -483,7 +583,15 @@ static void on_listen(void *ctx, int fd, short revents)
             ps_close(h->s, cfd);
             continue;
         }
+        void *tc = NULL;
+        int err;
+        if (h->tp && !(tc = h->tp->open(h->tp_ctx, h->s, cfd, NULL, &err))) {
+            h->stats.refused++; /* the transport's own limit (TLS sessions) */
+            ps_close(h->s, cfd);
+            continue;
+        }
         memset(c, 0, offsetof(struct conn, in));
+        c->tc = tc;
         c->used = true;
         c->fd = cfd;
         c->h = h;
@@ -554,7 +662,8 @@ ps_time_t ps_http_poll(struct ps_http_server *h, ps_time_t now)
             conn_close(c);
         } else if (now >= c->deadline) {
             h->stats.timeouts++;
-            if (c->in_len > 0 && !responding) {
+            if ((c->in_len > 0 || c->echo) && !responding) {
+                c->echo = false; /* a body that stopped coming, too */
                 /* A head that never completed (slowloris): 408, then close. */
                 c->close_after = true;
                 c->in_len = 0;
@@ -570,6 +679,12 @@ ps_time_t ps_http_poll(struct ps_http_server *h, ps_time_t now)
             next = c->deadline;
     }
     return next;
+}
+
+void ps_http_set_transport(struct ps_http_server *h, const struct ps_http_transport *t, void *ctx)
+{
+    h->tp = t;
+    h->tp_ctx = ctx;
 }
 
 const struct ps_http_stats *ps_http_stats(const struct ps_http_server *h)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <portstack/gauges.h>
 #include <portstack/services.h>
 
 #include "cli.h"
@@ -138,5 +139,7 @@ void cli_print_stack(struct ps_stack *s, FILE *out, bool counters)
     if (counters) {
         fprintf(out, "  [%s] counters:\n", ps_stack_name(s));
         ps_stats_print(ps_stack_stats(s), out, 0);
+        fprintf(out, "  [%s] gauges (held now, the most held, the configured limit):\n", ps_stack_name(s));
+        ps_gauges_print(s, out);
     }
 }

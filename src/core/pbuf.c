@@ -10,14 +10,14 @@
 #include "core/stack_impl.h"
 
 /* Buffers are laid out on 16-byte boundaries. */
-static size_t pool_stride(size_t bufsize)
+size_t ps_pbuf_stride(size_t bufsize)
 {
     return (sizeof(struct ps_pbuf) + bufsize + 15u) & ~(size_t)15u;
 }
 
 static int pool_init(struct ps_pbuf_pool *pool, unsigned count, size_t bufsize, uint8_t id)
 {
-    size_t stride = pool_stride(bufsize);
+    size_t stride = ps_pbuf_stride(bufsize);
     pool->bufsize = bufsize;
     pool->total = pool->nfree = count;
     pool->free = NULL;
@@ -53,16 +53,25 @@ void ps_pbuf_pools_fini(struct ps_stack *s)
     }
 }
 
+/* Record a pool's level in its gauge (gauges.h). */
+static void pool_gauge(struct ps_stack *s, int pool)
+{
+    const struct ps_pbuf_pool *p = &s->pools[pool];
+    ps_gauge_set(s, pool == PS_POOL_SMALL ? PS_GAUGE_pbuf_small_used : PS_GAUGE_pbuf_large_used, p->total - p->nfree);
+}
+
 struct ps_pbuf *ps_pbuf_alloc(struct ps_stack *s, size_t size)
 {
     size_t need = size + PS_PBUF_HEADROOM;
-    for (int i = 0; i < PS_POOL_COUNT; i++) {
+    bool ok = ps_alloc_ok(s); /* fault injection: fail as an empty pool would */
+    for (int i = 0; ok && i < PS_POOL_COUNT; i++) {
         struct ps_pbuf_pool *pool = &s->pools[i];
         if (need > pool->bufsize || !pool->free)
             continue;
         struct ps_pbuf *p = pool->free;
         pool->free = p->next;
         pool->nfree--;
+        pool_gauge(s, i);
         p->next = NULL;
         p->data = p->buf + PS_PBUF_HEADROOM;
         p->len = size;
@@ -85,6 +94,7 @@ void ps_pbuf_free(struct ps_stack *s, struct ps_pbuf *p)
     p->next = pool->free;
     pool->free = p;
     pool->nfree++;
+    pool_gauge(s, p->pool);
 }
 
 void ps_pbuf_free_list(struct ps_stack *s, struct ps_pbuf *p)

@@ -52,6 +52,9 @@ void ps_config_default(struct ps_config *cfg)
     cfg->tcp_ooo_max = PS_DEFAULT_TCP_OOO_MAX;
     cfg->tcp_timewait_max = PS_DEFAULT_TCP_TIMEWAIT_MAX;
     cfg->tcp_challenge_ack_limit = PS_DEFAULT_TCP_CHALLENGE_ACK_LIMIT;
+    cfg->tcp_pmtu_min = PS_DEFAULT_TCP_PMTU_MIN;
+    cfg->tcp_half_open_max = PS_DEFAULT_TCP_HALF_OPEN_MAX;
+    cfg->tcp_orphan_probes = PS_DEFAULT_TCP_ORPHAN_PROBES;
     /* congestion control, keepalive, user timeout */
     snprintf(cfg->tcp_congestion, sizeof(cfg->tcp_congestion), "%s", PS_DEFAULT_TCP_CONGESTION);
     cfg->tcp_keepidle_s = PS_DEFAULT_TCP_KEEPIDLE_S;
@@ -131,6 +134,7 @@ const struct ps_config *ps_stack_config(const struct ps_stack *s)
 ps_time_t ps_stack_poll(struct ps_stack *s, ps_time_t now)
 {
     ps_stack_set_now(s, now);
+    ps_transport_reap(s);
     /* Loopback first: a timer may send, and what it sends is looped on the
      * next poll, which the returned deadline (now) asks for. */
     ps_net_poll(s);
@@ -157,6 +161,16 @@ uint64_t ps_stack_random(struct ps_stack *s)
     /* SipHash as a PRF in counter mode: unpredictable without the key,
      * reproducible with it. */
     return ps_siphash_u64x4(&s->rng_key, s->rng_counter++, 0, 0, 0, 1);
+}
+
+void ps_stack_fail_alloc(struct ps_stack *s, uint64_t n)
+{
+    s->alloc_fail_at = n;
+}
+
+uint64_t ps_stack_alloc_count(const struct ps_stack *s)
+{
+    return s->alloc_count;
 }
 
 void ps_stack_set_name(struct ps_stack *s, const char *name)

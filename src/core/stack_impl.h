@@ -5,6 +5,7 @@
 #ifndef PS_STACK_IMPL_H
 #define PS_STACK_IMPL_H
 
+#include <portstack/gauges.h>
 #include <portstack/siphash.h>
 #include <portstack/stack.h>
 
@@ -36,6 +37,9 @@ struct ps_stack {
     struct ps_siphash_key key_port;  /* RFC 6056 port offsets (re-keyed) */
     struct ps_siphash_key key_isn;   /* RFC 6528 TCP initial sequence numbers */
     struct ps_stats stats;
+    struct {
+        uint64_t now, peak;
+    } gauges[PS_GAUGE_COUNT];        /* levels of the bounded resources (gauges.h) */
     struct ps_pbuf_pool pools[PS_POOL_COUNT];
     struct ps_timer_heap timers;
     struct ps_net net;
@@ -45,10 +49,25 @@ struct ps_stack {
     struct ps_timer port_rekey_timer;
     struct ps_sockets *sockets;
     struct ps_tcp *tcp;              /* TCP's per-stack state (tcp.h) */
+    /* Fault injection (ps_stack_fail_alloc): every run-time allocation is
+     * numbered; the one numbered alloc_fail_at fails (0: none). */
+    uint64_t alloc_count, alloc_fail_at;
 };
 
 #define PS_STAT_INC(s, name) ((s)->stats.name++)
 #define PS_STAT_ADD(s, name, n) ((s)->stats.name += (n))
+
+/* A resource's level changed: record it, and its high-water mark. */
+static inline void ps_gauge_set(struct ps_stack *s, enum ps_gauge_id g, uint64_t level)
+{
+    s->gauges[g].now = level;
+    if (level > s->gauges[g].peak)
+        s->gauges[g].peak = level;
+}
+#define PS_GAUGE_SET(s, name, level) ps_gauge_set((s), PS_GAUGE_##name, (level))
+#define PS_GAUGE_NOW(s, name) ((s)->gauges[PS_GAUGE_##name].now)
+/* One more (+1) or one fewer (-1) held, for resources counted nowhere else. */
+#define PS_GAUGE_ADD(s, name, d) ps_gauge_set((s), PS_GAUGE_##name, (s)->gauges[PS_GAUGE_##name].now + (uint64_t)(int64_t)(d))
 
 /* Arm or cancel a timer of stack s. */
 static inline void ps_stack_timer_arm(struct ps_stack *s, struct ps_timer *t, ps_time_t when)
@@ -58,6 +77,20 @@ static inline void ps_stack_timer_arm(struct ps_stack *s, struct ps_timer *t, ps
 static inline void ps_stack_timer_cancel(struct ps_stack *s, struct ps_timer *t)
 {
     ps_timer_cancel(&s->timers, t);
+}
+
+/* Every allocation the stack makes at run time (a packet buffer, a socket,
+ * a connection's ring or range table, a TIME_WAIT record, a reassembly
+ * context, an ARP entry, a port bucket) asks this first; false means fail it as if its
+ * pool were empty.  Always compiled: it is one increment and one compare,
+ * and the fault-injection tests (tests/sim/test_fault_alloc.c) then run
+ * against the very code that ships. */
+static inline bool ps_alloc_ok(struct ps_stack *s)
+{
+    if (++s->alloc_count != s->alloc_fail_at)
+        return true;
+    PS_STAT_INC(s, alloc_injected_fail);
+    return false;
 }
 
 /* Record the host's time (never backwards). */
@@ -70,5 +103,7 @@ static inline void ps_stack_set_now(struct ps_stack *s, ps_time_t now)
 /* Initialise / release the pools (pbuf.c). */
 int ps_pbuf_pools_init(struct ps_stack *s);
 void ps_pbuf_pools_fini(struct ps_stack *s);
+/* Bytes from one buffer of a pool to the next (header and storage). */
+size_t ps_pbuf_stride(size_t bufsize);
 
 #endif

@@ -137,6 +137,7 @@ struct ps_sim_link {
     struct ps_sim_link *next;
     struct ps_sim_impair imp;
     struct ps_sim_link_stats stats;
+    bool down;            /* partitioned (ps_sim_link_set_up) */
     struct sim_endpoint **eps;
     size_t n_eps, cap_eps;
     bool tso_whole; /* an endpoint sends super-segments uncut (ps_sim_set_tso) */
@@ -335,6 +336,10 @@ static int sim_transmit(void *ctx, struct ps_iface *ifc, const uint8_t *frame, s
     ps_time_t now = sim->now;
 
     l->stats.frames_sent++;
+    if (l->down) {
+        l->stats.frames_partitioned++;
+        return 0;
+    }
 
     ps_time_t depart = now;
     if (imp->bandwidth_bps > 0) {
@@ -526,6 +531,16 @@ void ps_sim_link_set_impair(struct ps_sim_link *l, const struct ps_sim_impair *i
         memset(&l->imp, 0, sizeof(l->imp));
 }
 
+void ps_sim_link_set_up(struct ps_sim_link *l, bool up)
+{
+    l->down = !up;
+}
+
+bool ps_sim_link_is_up(const struct ps_sim_link *l)
+{
+    return !l->down;
+}
+
 const struct ps_sim_link_stats *ps_sim_link_stats(const struct ps_sim_link *l)
 {
     return &l->stats;
@@ -680,6 +695,11 @@ bool ps_sim_step(struct ps_sim *sim, ps_time_t until)
     case SIM_FRAME: {
         struct sim_event *ev = heap_pop(sim);
         struct sim_endpoint *to = ev->to;
+        if (to->link->down) { /* it was on its way when the link went down */
+            to->link->stats.frames_partitioned++;
+            free(ev);
+            break;
+        }
         to->link->stats.frames_delivered++;
         to->link->stats.bytes_delivered += ev->len;
         /* New input may legitimately leave work due at this very instant. */

@@ -107,6 +107,8 @@ void ps_arp_fini(struct ps_stack *s)
 static struct ps_arp_entry *entry_new(struct ps_stack *s, struct ps_iface *ifc, ps_ip4_t ip)
 {
     struct ps_arp_cache *c = &s->net.arp;
+    if (!ps_alloc_ok(s))
+        return NULL; /* fault injection: as if every entry were static */
     if (c->free_head < 0) {
         struct ps_arp_entry *victim = NULL;
         for (unsigned i = 0; i < c->size; i++) {

@@ -8,6 +8,7 @@
 
 #include "core/stack_impl.h"
 #include "net/net_impl.h"
+#include "transport/transport.h"
 
 static struct ps_iface *iface_new(struct ps_stack *s, const char *name, enum ps_iface_kind kind,
                                   uint16_t mtu)
@@ -250,6 +251,7 @@ void ps_iface_input_pbuf(struct ps_iface *ifc, struct ps_pbuf *p, ps_time_t now)
     struct ps_stack *s = ifc->stack;
     struct ps_eth_hdr eh;
     ps_stack_set_now(s, now);
+    ps_transport_reap(s);
     PS_STAT_INC(s, eth_rx);
     if (ifc->capture)
         ifc->capture(ifc->capture_ctx, ifc, PS_DIR_IN, p->data, p->len, s->now);

@@ -40,6 +40,8 @@ static void ctx_free(struct ps_stack *s, struct ps_reasm *r)
         s->net.reasm_pbufs--;
         f = n;
     }
+    PS_GAUGE_SET(s, reasm_pbufs_held, s->net.reasm_pbufs);
+    PS_GAUGE_ADD(s, reasm_datagrams, -1);
     ps_stack_timer_cancel(s, &r->timer);
     r->frags = NULL;
     r->used = false;
@@ -86,6 +88,18 @@ static struct ps_reasm *oldest(struct ps_stack *s, const struct ps_reasm *keep)
     return o;
 }
 
+/* One past the newest datagram held.  Creation order, not time: a burst
+ * of frames handed in at one `now` (a driver's batch, a flood) must still
+ * evict its oldest first, not whichever slot comes first in the table. */
+static uint64_t next_born(const struct ps_stack *s)
+{
+    uint64_t newest = 0;
+    for (unsigned i = 0; i < s->cfg.reasm_max_datagrams; i++)
+        if (s->net.reasm[i].used && s->net.reasm[i].born > newest)
+            newest = s->net.reasm[i].born;
+    return newest + 1;
+}
+
 static struct ps_reasm *lookup(struct ps_stack *s, const struct ps_ipv4_hdr *h, struct ps_iface *ifc)
 {
     struct ps_reasm *free_slot = NULL;
@@ -99,6 +113,8 @@ static struct ps_reasm *lookup(struct ps_stack *s, const struct ps_ipv4_hdr *h, 
         if (r->src == h->src && r->dst == h->dst && r->id == h->id && r->proto == h->proto)
             return r;
     }
+    if (!ps_alloc_ok(s))
+        return NULL; /* fault injection: as if no context could be had */
     if (!free_slot) {
         free_slot = oldest(s, NULL);
         if (!free_slot)
@@ -108,6 +124,7 @@ static struct ps_reasm *lookup(struct ps_stack *s, const struct ps_ipv4_hdr *h, 
     }
     struct ps_reasm *r = free_slot;
     r->used = true;
+    PS_GAUGE_ADD(s, reasm_datagrams, 1);
     r->src = h->src;
     r->dst = h->dst;
     r->id = h->id;
@@ -118,7 +135,7 @@ static struct ps_reasm *lookup(struct ps_stack *s, const struct ps_ipv4_hdr *h, 
     r->total = 0;
     r->have = 0;
     r->hlen = 0;
-    r->born = s->now;
+    r->born = next_born(s);
     ps_stack_timer_arm(s, &r->timer, s->now + PS_MS(s->cfg.reasm_timeout_ms));
     return r;
 }
@@ -229,6 +246,7 @@ struct ps_pbuf *ps_reasm_input(struct ps_stack *s, struct ps_pbuf *p, const stru
     r->nfrags++;
     r->have += (uint32_t)len;
     s->net.reasm_pbufs++;
+    PS_GAUGE_SET(s, reasm_pbufs_held, s->net.reasm_pbufs);
     if (r->total && r->hlen && r->have == r->total)
         return complete(s, r);
     return NULL;

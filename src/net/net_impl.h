@@ -76,7 +76,7 @@ struct ps_reasm {
     uint32_t have;          /* payload bytes held */
     uint8_t hdr[PS_IPV4_MAX_HLEN]; /* header of the first fragment */
     uint8_t hlen;           /* 0 until the first fragment came */
-    ps_time_t born;
+    uint64_t born;          /* creation order: the oldest is evicted first */
     struct ps_timer timer;
 };
 

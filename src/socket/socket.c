@@ -31,16 +31,35 @@ int ps_sockets_init(struct ps_stack *s)
     return 0;
 }
 
-/* Return an entry to the free map. */
-static void slot_free(struct ps_sockets *t, struct ps_sock *sk)
+/* Return entry fd to the free map. */
+static void slot_release(struct ps_stack *s, unsigned fd)
 {
-    sk->used = false;
-    sk->hidden = false;
-    unsigned fd = (unsigned)sk->fd;
+    struct ps_sockets *t = s->sockets;
+    t->tab[fd] = NULL;
     t->free_map[fd / 64] |= (uint64_t)1 << (fd % 64);
     if (fd / 64 < t->hint)
         t->hint = fd / 64;
     t->nused--;
+    PS_GAUGE_SET(s, sockets_used, t->nused);
+}
+
+/* Free a socket's entry now and its memory at the next reap. */
+static void slot_free(struct ps_stack *s, struct ps_sock *sk)
+{
+    slot_release(s, (unsigned)sk->fd);
+    sk->used = false; /* a late event for it does nothing */
+    sk->dead_next = s->sockets->dead;
+    s->sockets->dead = sk;
+}
+
+void ps_sockets_reap(struct ps_stack *s)
+{
+    struct ps_sockets *t = s->sockets;
+    while (t && t->dead) {
+        struct ps_sock *sk = t->dead;
+        t->dead = sk->dead_next;
+        free(sk);
+    }
 }
 
 static void sock_release(struct ps_stack *s, struct ps_sock *sk)
@@ -58,7 +77,7 @@ static void sock_release(struct ps_stack *s, struct ps_sock *sk)
             return;
         }
     }
-    slot_free(s->sockets, sk);
+    slot_free(s, sk);
 }
 
 void ps_sockets_fini(struct ps_stack *s)
@@ -68,16 +87,17 @@ void ps_sockets_fini(struct ps_stack *s)
         return;
     if (t->tab && t->free_map) {
         for (unsigned i = 0; i < t->max; i++) {
-            struct ps_sock *sk = &t->tab[i];
-            if (!sk->used)
+            struct ps_sock *sk = t->tab[i];
+            if (!sk)
                 continue;
             if (sk->type == PS_SOCK_DGRAM)
                 ps_udp_pcb_close(s, &sk->u.udp);
             else
                 ps_tcb_destroy(s, &sk->u.stream.tcb); /* silently: the stack goes */
-            slot_free(t, sk);
+            slot_free(s, sk);
         }
     }
+    ps_sockets_reap(s);
     free(t->tab);
     free(t->free_map);
     free(t);
@@ -86,8 +106,9 @@ void ps_sockets_fini(struct ps_stack *s)
 
 /* The lowest free entry, or -1.  The hint makes a run of creations O(1)
  * each; a search after a close starts at the closed one's word. */
-static int slot_take(struct ps_sockets *t)
+static int slot_take(struct ps_stack *s)
 {
+    struct ps_sockets *t = s->sockets;
     for (unsigned w = t->hint; w < t->nwords; w++) {
         if (!t->free_map[w])
             continue;
@@ -95,18 +116,43 @@ static int slot_take(struct ps_sockets *t)
         t->free_map[w] &= ~((uint64_t)1 << b);
         t->hint = w;
         t->nused++;
+        PS_GAUGE_SET(s, sockets_used, t->nused);
         return (int)(w * 64 + b);
     }
     t->hint = t->nwords;
     return -1;
 }
 
+/* A new socket of `type` in the lowest free entry, zeroed but for used,
+ * type and fd; NULL when the table is full or memory short. */
+static struct ps_sock *slot_new(struct ps_stack *s, int type)
+{
+    int fd = ps_alloc_ok(s) ? slot_take(s) : -1;
+    if (fd < 0) {
+        PS_STAT_INC(s, sock_table_full);
+        return NULL;
+    }
+    size_t size = type == PS_SOCK_DGRAM ? offsetof(struct ps_sock, u) + sizeof(struct ps_udp_pcb)
+                                        : sizeof(struct ps_sock);
+    struct ps_sock *sk = ps_alloc_ok(s) ? calloc(1, size) : NULL;
+    if (!sk) {
+        slot_release(s, (unsigned)fd);
+        PS_STAT_INC(s, sock_nomem);
+        return NULL;
+    }
+    sk->used = true;
+    sk->type = type;
+    sk->fd = fd;
+    s->sockets->tab[fd] = sk;
+    return sk;
+}
+
 struct ps_sock *ps_sock_get(struct ps_stack *s, int fd)
 {
     if (!s || !s->sockets || fd < 0 || (unsigned)fd >= s->sockets->max)
         return NULL;
-    struct ps_sock *sk = &s->sockets->tab[fd];
-    return sk->used && !sk->hidden ? sk : NULL;
+    struct ps_sock *sk = s->sockets->tab[fd];
+    return sk && !sk->hidden ? sk : NULL;
 }
 
 struct ps_endpoint *ps_sock_ep(struct ps_sock *sk)
@@ -140,18 +186,11 @@ static void tcp_event(struct ps_stack *s, struct ps_tcb *tcb)
  * options. */
 static struct ps_tcb *tcp_spawn(struct ps_stack *s, struct ps_tcb *lst)
 {
-    int fd = slot_take(s->sockets);
-    if (fd < 0) {
-        PS_STAT_INC(s, sock_table_full);
+    struct ps_sock *sk = slot_new(s, PS_SOCK_STREAM);
+    if (!sk)
         return NULL;
-    }
     struct ps_sock *parent = ps_sock_of_tcb(lst);
-    struct ps_sock *sk = &s->sockets->tab[fd];
-    memset(sk, 0, sizeof(*sk));
-    sk->used = true;
     sk->hidden = true;
-    sk->type = PS_SOCK_STREAM;
-    sk->fd = fd;
     sk->sndbuf = parent->sndbuf;
     sk->linger = parent->linger;
     sk->nodelay = parent->nodelay;
@@ -170,7 +209,7 @@ static void tcp_release(struct ps_stack *s, struct ps_tcb *tcb)
 {
     struct ps_sock *sk = ps_sock_of_tcb(tcb);
     if (sk->used && sk->hidden)
-        slot_free(s->sockets, sk);
+        slot_free(s, sk);
 }
 
 void ps_stream_register(struct ps_stack *s)
@@ -189,16 +228,10 @@ int ps_socket(struct ps_stack *s, int type)
         return -EPROTONOSUPPORT;
     if (type != PS_SOCK_STREAM && type != PS_SOCK_DGRAM)
         return -EINVAL;
-    int fd = slot_take(s->sockets);
-    if (fd < 0) {
-        PS_STAT_INC(s, sock_table_full);
-        return -EMFILE;
-    }
-    struct ps_sock *sk = &s->sockets->tab[fd];
-    memset(sk, 0, sizeof(*sk));
-    sk->used = true;
-    sk->type = type;
-    sk->fd = fd;
+    struct ps_sock *sk = slot_new(s, type);
+    if (!sk)
+        return s->sockets->nused >= s->sockets->max ? -EMFILE : -ENOMEM;
+    int fd = sk->fd;
     sk->sndbuf = s->cfg.sndbuf;
     if (type == PS_SOCK_DGRAM) {
         ps_udp_pcb_init(s, &sk->u.udp);

@@ -1,8 +1,11 @@
 /*
- * The socket table behind include/portstack/socket.h: a fixed array of
- * max_sockets entries, each holding the protocol control block itself (no
- * allocation per socket), and a bitmap of free entries so that a new
- * socket gets the lowest free number, as POSIX gives file descriptors.
+ * The socket table behind include/portstack/socket.h: max_sockets pointers
+ * and a bitmap of free entries, so that a new socket gets the lowest free
+ * number, as POSIX gives file descriptors.  Each socket is one allocation
+ * holding its protocol control block, made by socket() (or for a new
+ * connection of a listener) and freed when the socket (or its orphaned
+ * connection) is finished, sized by type: an unused entry costs a pointer
+ * and a bit, a UDP socket its UDP block only.
  *
  * socket.c      the table and the calls that dispatch by socket type
  * sockopt.c     setsockopt / getsockopt
@@ -32,6 +35,7 @@ struct ps_stream {
 struct ps_sock {
     bool used;
     bool hidden; /* used by a connection without a socket number */
+    struct ps_sock *dead_next; /* freed, on the reap list (ps_sockets_reap) */
     int type; /* PS_SOCK_STREAM / PS_SOCK_DGRAM */
     int fd;
     ps_sock_event_fn cb;
@@ -47,7 +51,8 @@ struct ps_sock {
 };
 
 struct ps_sockets {
-    struct ps_sock *tab;
+    struct ps_sock **tab; /* NULL: a free entry */
+    struct ps_sock *dead; /* freed sockets whose memory waits for the reap */
     unsigned max;      /* cfg.max_sockets */
     unsigned nused;
     uint64_t *free_map; /* bit set: entry free */
@@ -58,6 +63,12 @@ struct ps_sockets {
 /* Set up / tear down (from transport.c).  Teardown closes every socket. */
 int ps_sockets_init(struct ps_stack *s);
 void ps_sockets_fini(struct ps_stack *s);
+
+/* Free the memory of the sockets freed since the last call.  A socket (and
+ * the connection block in it) may be freed deep inside TCP, whose callers
+ * up the stack still look at the block before they return; so its entry is
+ * free at once, and its memory only here, between two host calls. */
+void ps_sockets_reap(struct ps_stack *s);
 
 /* The open socket fd, or NULL (the caller answers -EBADF). */
 struct ps_sock *ps_sock_get(struct ps_stack *s, int fd);

@@ -50,11 +50,11 @@ void ps_socket_foreach(struct ps_stack *s, int (*fn)(void *ctx, const struct ps_
 {
     struct ps_sockets *t = s->sockets;
     for (unsigned i = 0; i < t->max; i++) {
-        if (!t->tab[i].used)
+        if (!t->tab[i])
             continue;
         struct ps_sock_info info;
         struct ps_tcp_info ti;
-        sock_info(&t->tab[i], &info, &ti);
+        sock_info(t->tab[i], &info, &ti);
         if (fn(ctx, &info))
             return;
     }

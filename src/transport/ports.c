@@ -83,11 +83,17 @@ static struct ps_ports *table_new(struct ps_stack *s, uint8_t proto)
     if (!t)
         return NULL;
     t->proto = proto;
-    /* Every socket holds at most one port; TIME_WAIT records (TCP issue)
-     * get their own room, hence twice the socket table. */
-    t->capacity = s->cfg.max_sockets +
-                  (s->cfg.tcp_timewait_max > s->cfg.max_sockets ? s->cfg.tcp_timewait_max : s->cfg.max_sockets);
-    unsigned nb = pow2_at_least(t->capacity);
+    /* Every socket holds at most one port, and so does a TCP TIME_WAIT
+     * record; a bucket is one port in use, so never more than 65536.  The
+     * hashes get one head for every two endpoints there can be: chains of
+     * two at worst, at a quarter of the memory of one head each rounded
+     * up to a power of two (these tables are most of a socket's fixed
+     * cost). */
+    unsigned endpoints = s->cfg.max_sockets;
+    if (proto == PS_IP_PROTO_TCP)
+        endpoints += s->cfg.tcp_timewait_max > s->cfg.max_sockets ? s->cfg.tcp_timewait_max : s->cfg.max_sockets;
+    t->capacity = endpoints < 65536 ? endpoints : 65536;
+    unsigned nb = pow2_at_least(endpoints / 2);
     t->bucket_mask = nb - 1;
     t->bound_mask = nb - 1;
     t->quad_mask = nb - 1;
@@ -160,11 +166,11 @@ static struct port_bucket *bucket_find(struct ps_ports *t, uint16_t port)
 }
 
 /* Put ep on its port's bucket; -ENOBUFS when the pool is spent. */
-static int bucket_add(struct ps_ports *t, struct ps_endpoint *ep)
+static int bucket_add(struct ps_stack *s, struct ps_ports *t, struct ps_endpoint *ep)
 {
     struct port_bucket *b = bucket_find(t, ep->lport);
     if (!b) {
-        b = t->free_buckets;
+        b = ps_alloc_ok(s) ? t->free_buckets : NULL;
         if (!b)
             return -ENOBUFS;
         t->free_buckets = b->next;
@@ -378,12 +384,13 @@ static int pick_for_peer(struct ps_stack *s, struct ps_ports *t, const struct ps
 
 /* Put ep on addr:port as an explicitly chosen port (bind, or a connection
  * accepted on a listener's port); on failure ep is left unbound. */
-static int take_port(struct ps_ports *t, struct ps_endpoint *ep, ps_ip4_t addr, uint16_t port)
+static int take_port(struct ps_stack *s, struct ps_ports *t, struct ps_endpoint *ep, ps_ip4_t addr,
+                     uint16_t port)
 {
     ep->laddr = addr;
     ep->lport = port;
     ep->flags &= (uint16_t)~PS_EP_AUTOBIND;
-    int rc = bucket_add(t, ep);
+    int rc = bucket_add(s, t, ep);
     if (rc != 0) {
         ep->laddr = 0;
         ep->lport = 0;
@@ -409,7 +416,7 @@ int ps_ports_bind(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t addr, uin
         PS_STAT_INC(s, ports_bind_conflict);
         return -EADDRINUSE;
     }
-    int rc = take_port(t, ep, addr, port);
+    int rc = take_port(s, t, ep, addr, port);
     if (rc == 0)
         bound_insert(s, t, ep);
     return rc;
@@ -462,7 +469,7 @@ int ps_ports_connect(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr,
         ep->lport = (uint16_t)p;
         ep->laddr = laddr;
         ep->flags |= PS_EP_AUTOBIND;
-        int rc = bucket_add(t, ep);
+        int rc = bucket_add(s, t, ep);
         if (rc != 0) {
             ep->lport = 0;
             ep->laddr = 0;
@@ -491,7 +498,7 @@ int ps_ports_attach(struct ps_stack *s, struct ps_endpoint *ep, ps_ip4_t laddr, 
         return -EINVAL;
     if (quad_find(s, t, laddr, lport, raddr, rport))
         return -EADDRINUSE;
-    int rc = take_port(t, ep, laddr, lport);
+    int rc = take_port(s, t, ep, laddr, lport);
     if (rc != 0)
         return rc;
     ep->bound_laddr = laddr;

@@ -67,9 +67,9 @@ enum ps_tcp_state {
 #define PS_TCP_WSCALE_MAX 14
 
 /* SACK (RFC 2018, RFC 6675): SACKed ranges the sender's scoreboard holds
- * (beyond it the highest are forgotten: only more retransmission), the
- * recent out-of-order arrivals the receiver reports first, and DupThresh. */
-#define PS_TCP_SACK_SLOTS 8
+ * (PS_TCP_SACK_SLOTS in config.h: beyond it the highest are forgotten,
+ * which costs only retransmissions), the recent out-of-order arrivals the
+ * receiver reports first, and DupThresh. */
 #define PS_TCP_SACK_RECENT 4
 #define PS_TCP_DUPTHRESH 3
 
@@ -142,8 +142,11 @@ struct ps_tcb {
     uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
     bool ooo_fin;            /* a FIN seen beyond a hole, at ooo_fin_seq */
     uint32_t ooo_fin_seq;
-    uint8_t nooo;
-    struct ps_tcp_ooo ooo[PS_TCP_OOO_SLOTS];
+    uint16_t nooo;
+    /* Out-of-order ranges: cfg.tcp_ooo_max entries allocated at the first
+     * out-of-order arrival, freed once the holes are filled (an idle
+     * connection holds none; ps_tcp_ranges_* in tcp_sack.c). */
+    struct ps_tcp_ooo *ooo;
     struct ps_ring snd, rcv;
     /* Options (RFC 7323, RFC 2018). */
     uint16_t mss;            /* what we may send (peer's MSS, our MTU) */
@@ -162,7 +165,9 @@ struct ps_tcb {
     bool rtt_timing;
     uint8_t retries;         /* consecutive timeouts */
     bool persist;            /* the rexmit timer is the persist timer */
+    bool sws_override;       /* output: the persist timer fired, send what the window allows */
     uint8_t persist_shift;
+    uint8_t wnd_probes;      /* zero-window probes since SND.UNA last moved (saturates) */
     /* Congestion control. */
     const struct ps_tcp_cc_ops *cc;
     uint32_t cwnd, ssthresh, bytes_acked, recover;
@@ -170,8 +175,9 @@ struct ps_tcb {
     bool in_recovery;
     bool rexmit_one;         /* output: resend one segment at SND.UNA */
     /* SACK and recovery (RFC 2018, 6675, 6937) */
-    struct ps_tcp_ooo sacked[PS_TCP_SACK_SLOTS]; /* scoreboard: SACKed ranges above SND.UNA, sorted */
-    uint8_t nsacked;
+    struct ps_tcp_ooo *sacked; /* scoreboard: SACKed ranges above SND.UNA, sorted;
+                                * PS_TCP_SACK_SLOTS entries while any, else NULL */
+    uint16_t nsacked;
     uint8_t nsack_recent;    /* receiver: entries in sack_recent */
     bool dsack_pending;      /* receiver: report [dsack_start, dsack_end) first (RFC 2883) */
     bool rto_check;          /* the next new ACK tells whether the RTO was spurious */
@@ -363,6 +369,12 @@ uint32_t ps_tcp_eff_mss(const struct ps_tcb *tcb);
  * (RFC 6675) with PRR (RFC 6937); NewReno (RFC 6582, in the congestion
  * control) when the peer does not do SACK. */
 void ps_tcp_sack_reset(struct ps_tcb *tcb);
+
+/* The out-of-line range tables (tcb->ooo, tcb->sacked): make sure *tab
+ * holds n entries (false: no memory, the caller goes without), and free
+ * both of a connection's (it keeps none at its end). */
+bool ps_tcp_ranges_get(struct ps_stack *s, struct ps_tcp_ooo **tab, unsigned n);
+void ps_tcp_ranges_free(struct ps_tcb *tcb);
 /* Receiver: [start, end) arrived out of order and is kept / is a duplicate. */
 void ps_tcp_sack_rcvd(struct ps_tcb *tcb, uint32_t start, uint32_t end);
 void ps_tcp_sack_dsack(struct ps_tcb *tcb, uint32_t start, uint32_t end);
@@ -446,7 +458,7 @@ void ps_tcp_listen_input(struct ps_stack *s, struct ps_tcb *lst, const struct ps
  * the queue is full, the handshake is not completed). */
 bool ps_tcp_child_established(struct ps_stack *s, struct ps_tcb *child);
 /* A child leaves its listener's queues (it died, or was accepted). */
-void ps_tcp_child_unlink(struct ps_tcb *child);
+void ps_tcp_child_unlink(struct ps_stack *s, struct ps_tcb *child);
 /* Take the next established child, or NULL. */
 struct ps_tcb *ps_tcp_accept(struct ps_stack *s, struct ps_tcb *lst);
 /* Reset and release every child of a closing listener. */

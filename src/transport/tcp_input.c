@@ -13,6 +13,7 @@
  * when the hole before it fills, the ranges join the readable data.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/stack_impl.h"
@@ -162,7 +163,7 @@ static bool ooo_add(struct ps_stack *s, struct ps_tcb *tcb, uint32_t start, uint
         i++;
     }
     unsigned max = s->cfg.tcp_ooo_max < PS_TCP_OOO_SLOTS ? s->cfg.tcp_ooo_max : PS_TCP_OOO_SLOTS;
-    if (tcb->nooo >= max)
+    if (tcb->nooo >= max || !ps_tcp_ranges_get(s, &tcb->ooo, max))
         return false;
     unsigned i = 0;
     while (i < tcb->nooo && ps_seq_lt(tcb->ooo[i].start, start))
@@ -186,6 +187,10 @@ static bool ooo_merge(struct ps_tcb *tcb)
         }
         ooo_remove(tcb, 0);
         filled = true;
+    }
+    if (filled && tcb->nooo == 0) {
+        free(tcb->ooo); /* every hole filled: the table goes until the next */
+        tcb->ooo = NULL;
     }
     return filled;
 }
@@ -253,6 +258,15 @@ static bool receive_text(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, c
         ps_ring_write(&tcb->rcv, d, n);
         tcb->rcv_nxt += n;
         tcb->bytes_in += n;
+        if (fin && tcb->nooo) {
+            /* The FIN ends the stream here: what a hostile or broken peer
+             * sent beyond it out of order is no part of it, and neither is
+             * delivered nor acknowledged (Linux drops its out-of-order
+             * queue on a FIN likewise). */
+            tcb->nooo = 0;
+            free(tcb->ooo);
+            tcb->ooo = NULL;
+        }
         bool filled = ooo_merge(tcb);
         /* ACK policy (RFC 9293 3.8.6.3, RFC 5681 4.2): at once when a hole
          * filled, at start-up (quick ACKs) or every second full segment;
@@ -336,6 +350,7 @@ static void new_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_tcp_
         tcb->snd_nxt = tcb->snd_una;
     tcb->retries = 0;
     tcb->persist_shift = 0;
+    tcb->wnd_probes = 0;
     bool was_recovering = tcb->in_recovery;
     ps_tcp_loss_ack(s, tcb, acked); /* congestion control, SACK recovery (tcp_sack.c) */
     if (was_recovering && tcb->rexmit_one)
@@ -536,6 +551,13 @@ void ps_tcp_segment(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_ipv4
     if (!seq_acceptable(tcb, th->seq, seg_len)) {
         if (f & PS_TCP_RST) {
             PS_STAT_INC(s, tcp_rst_ignored);
+            return;
+        }
+        if (f & PS_TCP_SYN) {
+            /* RFC 5961 4.2: a SYN earns a challenge ACK "irrespective of
+             * the sequence number", so within the same budget: a blind
+             * SYN flood at a connection cannot draw one ACK per SYN. */
+            ps_tcp_challenge_ack(s, tcb);
             return;
         }
         if (ps_seq_lt(th->seq + seg_len, tcb->rcv_nxt) || (seg_len && th->seq + seg_len == tcb->rcv_nxt)) {

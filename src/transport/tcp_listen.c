@@ -4,7 +4,9 @@
  * half-open queue; when the handshake completes the child moves to the
  * bounded accept queue, where ps_tcp_accept() finds it.  Each overflow is
  * counted.  The child takes a hidden entry of the socket table at once
- * (through the spawn upcall), so every connection is bounded by the table.
+ * (through the spawn upcall), so every connection is bounded by the table;
+ * half-open children of all listeners together are bounded well below it
+ * (tcp_half_open_max), beyond which SYN cookies answer.
  */
 #include <errno.h>
 
@@ -44,7 +46,7 @@ static void list_remove(struct ps_tcb **head, struct ps_tcb *c)
     c->lq_next = NULL;
 }
 
-void ps_tcp_child_unlink(struct ps_tcb *child)
+void ps_tcp_child_unlink(struct ps_stack *s, struct ps_tcb *child)
 {
     struct ps_tcb *lst = child->parent;
     if (!lst)
@@ -58,6 +60,7 @@ void ps_tcp_child_unlink(struct ps_tcb *child)
     } else {
         list_remove(&lst->synq, child);
         lst->synq_len--;
+        PS_GAUGE_ADD(s, tcp_half_open, -1);
     }
     child->in_acceptq = false;
     child->parent = NULL;
@@ -76,6 +79,7 @@ bool ps_tcp_child_established(struct ps_stack *s, struct ps_tcb *child)
     }
     list_remove(&lst->synq, child);
     lst->synq_len--;
+    PS_GAUGE_ADD(s, tcp_half_open, -1);
     child->lq_next = NULL;
     if (lst->acceptq_tail)
         lst->acceptq_tail->lq_next = child;
@@ -118,6 +122,7 @@ void ps_tcp_listen_close(struct ps_stack *s, struct ps_tcb *lst)
      * inet_csk_listen_stop). */
     struct ps_tcb *lists[2] = {lst->synq, lst->acceptq};
     lst->synq = lst->acceptq = lst->acceptq_tail = NULL;
+    PS_GAUGE_ADD(s, tcp_half_open, -(int64_t)lst->synq_len);
     lst->synq_len = lst->acceptq_len = 0;
     for (int i = 0; i < 2; i++) {
         for (struct ps_tcb *c = lists[i], *next; c; c = next) {
@@ -149,9 +154,13 @@ void ps_tcp_listen_input(struct ps_stack *s, struct ps_tcb *lst, const struct ps
         PS_STAT_INC(s, tcp_drop_listen);
         return;
     }
-    if (lst->synq_len >= s->cfg.tcp_synq_max) {
+    if (lst->synq_len >= s->cfg.tcp_synq_max || PS_GAUGE_NOW(s, tcp_half_open) + 1 >= s->cfg.tcp_half_open_max) {
         /* SYN cookies answer statelessly (tcp_syncookie.c); when they are
-         * off the SYN is dropped. */
+         * off the SYN is dropped.  The bound on all listeners together
+         * keeps a flood on many of them from filling the socket table,
+         * which would refuse every connection until the half-open ones
+         * time out.  Its last place is kept for the connection a cookie
+         * completes, which passes through the half-open queue. */
         if (lst->acceptq_len < lst->backlog && ps_tcp_syncookie_send(s, lst, ip, th))
             return;
         PS_STAT_INC(s, tcp_synq_overflow);
@@ -193,6 +202,7 @@ void ps_tcp_listen_input(struct ps_stack *s, struct ps_tcb *lst, const struct ps
     c->lq_next = lst->synq;
     lst->synq = c;
     lst->synq_len++;
+    PS_GAUGE_ADD(s, tcp_half_open, 1);
     /* Data on the SYN is not kept; the peer sends it again once the
      * handshake is done. */
     ps_tcp_output(s, c); /* SYN-ACK */

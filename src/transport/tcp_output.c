@@ -269,6 +269,8 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
                 send = true; /* Nagle (RFC 896): a small segment only with nothing in flight */
             else if (tcb->max_sndwnd && len >= tcb->max_sndwnd / 2)
                 send = true; /* sender SWS avoidance (RFC 9293 3.8.6.2.1) */
+            else if (tcb->sws_override)
+                send = true; /* ... and its override timeout: the persist timer */
         }
         /* With TSO, all the data there is but less than a super-segment
          * waits while two full segments are in flight: the peer ACKs those
@@ -325,10 +327,15 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
     }
     if (ps_tcp_sack_recovering(tcb))
         sack_rexmit(s, tcb, true); /* rule 3: no new data went, resend holes */
-    /* Data waits for a closed window: the persist timer probes it. */
+    /* Data waits for a closed window: the persist timer probes it.  So it
+     * does when nothing is in flight and the data still waits - a window
+     * too small to be worth a segment (a window update is not sent
+     * reliably, and the one that would open it may have been lost), or no
+     * buffer for the segment: else nothing would ever send it (as BSD's
+     * tcp_output arms its persist timer). */
     uint32_t off = tcb->snd_nxt - tcb->sb_seq;
     bool waiting = (off < tcb->snd.len) || (tcb->fin_queued && ps_seq_leq(tcb->snd_nxt, tcb->fin_seq));
-    if (waiting && tcb->snd_wnd == 0 && !tcb->t_rexmit.armed)
+    if (waiting && (tcb->snd_wnd == 0 || tcb->snd_una == tcb->snd_max) && !tcb->t_rexmit.armed)
         ps_tcp_persist_arm(s, tcb);
 }
 

@@ -19,15 +19,41 @@
  * recovery cwnd is PRR's.  A peer without SACK gets the congestion
  * control's NewReno recovery (RFC 6582) unchanged.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/stack_impl.h"
 #include "transport/tcp.h"
 #include "transport/tcp_seq.h"
 
+bool ps_tcp_ranges_get(struct ps_stack *s, struct ps_tcp_ooo **tab, unsigned n)
+{
+    if (*tab)
+        return true;
+    *tab = ps_alloc_ok(s) ? malloc(n * sizeof(**tab)) : NULL;
+    if (!*tab)
+        PS_STAT_INC(s, tcp_ranges_nomem);
+    return *tab != NULL;
+}
+
+static void ranges_put(struct ps_tcp_ooo **tab)
+{
+    free(*tab);
+    *tab = NULL;
+}
+
+void ps_tcp_ranges_free(struct ps_tcb *tcb)
+{
+    tcb->nooo = 0;
+    tcb->nsacked = 0;
+    ranges_put(&tcb->ooo);
+    ranges_put(&tcb->sacked);
+}
+
 void ps_tcp_sack_reset(struct ps_tcb *tcb)
 {
     tcb->nsacked = 0;
+    ranges_put(&tcb->sacked);
     tcb->nsack_recent = 0;
     tcb->dsack_pending = false;
     tcb->rto_check = false;
@@ -137,10 +163,10 @@ static uint32_t unsacked_in(const struct ps_tcb *tcb, uint32_t a, uint32_t b)
 }
 
 /* Add [l, r) (valid, above SND.UNA); returns the bytes it newly covers. */
-static uint32_t sb_add(struct ps_tcb *tcb, uint32_t l, uint32_t r)
+static uint32_t sb_add(struct ps_stack *s, struct ps_tcb *tcb, uint32_t l, uint32_t r)
 {
     uint32_t newly = (r - l) - sacked_in(tcb, l, r);
-    if (newly == 0)
+    if (newly == 0 || !ps_tcp_ranges_get(s, &tcb->sacked, PS_TCP_SACK_SLOTS))
         return 0;
     for (unsigned i = 0; i < tcb->nsacked;) {
         struct ps_tcp_ooo *e = &tcb->sacked[i];
@@ -202,7 +228,7 @@ uint32_t ps_tcp_sack_input(struct ps_stack *s, struct ps_tcb *tcb, const struct 
             PS_STAT_INC(s, tcp_sack_blocks_bad);
             continue;
         }
-        tcb->sack_newly += sb_add(tcb, l, r);
+        tcb->sack_newly += sb_add(s, tcb, l, r);
     }
     return tcb->sack_newly;
 }
@@ -223,6 +249,8 @@ static void sb_trim(struct ps_stack *s, struct ps_tcb *tcb)
         tcb->high_rxt = una;
         tcb->rexmit_one = true;
     }
+    if (tcb->nsacked == 0)
+        ranges_put(&tcb->sacked);
     if (ps_seq_lt(tcb->high_rxt, una))
         tcb->high_rxt = una;
 }

@@ -139,7 +139,8 @@ int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_
 {
     ps_ring_free(&tcb->snd);
     ps_ring_free(&tcb->rcv);
-    if (ps_ring_alloc(&tcb->snd, tcb->sndbuf) != 0 || ps_ring_alloc(&tcb->rcv, tcb->rcvbuf) != 0) {
+    if (!ps_alloc_ok(s) || ps_ring_alloc(&tcb->snd, tcb->sndbuf) != 0 || !ps_alloc_ok(s) ||
+        ps_ring_alloc(&tcb->rcv, tcb->rcvbuf) != 0) {
         ps_ring_free(&tcb->snd);
         ps_ring_free(&tcb->rcv);
         return -ENOBUFS;
@@ -147,7 +148,7 @@ int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_
     tcb->error = tcb->soft_error = 0;
     tcb->fin_queued = tcb->fin_rcvd = tcb->shut_rd = false;
     tcb->ooo_fin = false;
-    tcb->nooo = 0;
+    ps_tcp_ranges_free(tcb);
     tcb->rcv_mss = ps_tcp_mss_for(s, raddr);
     tcb->mss = tcb->rcv_mss; /* until the peer's SYN says otherwise */
     tcb->tso = ps_tcp_tso_for(s, raddr);
@@ -230,10 +231,11 @@ void ps_tcp_closed(struct ps_stack *s, struct ps_tcb *tcb, int err)
     ps_tcp_tw_leave(s, tcb);
     ps_tcp_timers_cancel(s, tcb);
     if (tcb->parent)
-        ps_tcp_child_unlink(tcb);
+        ps_tcp_child_unlink(s, tcb);
     if (tcb->state == PS_TCPS_LISTEN)
         ps_tcp_listen_close(s, tcb);
     ps_ring_free(&tcb->snd);
+    ps_tcp_ranges_free(tcb);
     if (tcb->orphan)
         ps_ring_free(&tcb->rcv); /* else what arrived stays readable */
     /* The quadruple (or the listening port) is free again, as in Linux
@@ -277,6 +279,7 @@ void ps_tcb_destroy(struct ps_stack *s, struct ps_tcb *tcb)
     event_unqueue(s, tcb);
     ps_ring_free(&tcb->snd);
     ps_ring_free(&tcb->rcv);
+    ps_tcp_ranges_free(tcb);
     ps_ports_unbind(s, &tcb->ep);
     tcb->parent = NULL;
     tcb->synq = tcb->acceptq = tcb->acceptq_tail = NULL;
@@ -342,6 +345,12 @@ bool ps_tcp_icmp_error(struct ps_stack *s, const struct ps_icmp_error *e)
     if (e->type == PS_ICMP_DEST_UNREACH && e->code == PS_ICMP_UNREACH_NEEDFRAG) {
         /* Path MTU (RFC 1191): lower this connection's MSS and resend. */
         unsigned mtu = e->mtu ? e->mtu : 576;
+        if (mtu < s->cfg.tcp_pmtu_min) {
+            /* RFC 5927 7: a forged tiny MTU (68) would leave an MSS of a
+             * few bytes; no real path needs less than the minimum. */
+            PS_STAT_INC(s, tcp_pmtu_clamped);
+            mtu = s->cfg.tcp_pmtu_min;
+        }
         unsigned mss = mtu > 40 ? mtu - 40 : PS_TCP_MSS_MIN;
         if (mss < PS_TCP_MSS_MIN)
             mss = PS_TCP_MSS_MIN;

@@ -225,6 +225,7 @@ bool ps_tcp_syncookie_ack(struct ps_stack *s, struct ps_tcb *lst, const struct p
     c->lq_next = lst->synq;
     lst->synq = c;
     lst->synq_len++;
+    PS_GAUGE_ADD(s, tcp_half_open, 1);
     /* The ACK (and any data or FIN on it) now completes the handshake
      * through the ordinary path, which moves c to the accept queue. */
     ps_tcp_segment(s, c, ip, th, data, dlen);

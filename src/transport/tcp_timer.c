@@ -86,17 +86,40 @@ static void give_up(struct ps_stack *s, struct ps_tcb *tcb)
         ps_tcp_abort(s, tcb, err); /* tell the peer, as Linux does not; harmless */
 }
 
+/* One more zero-window probe is due.  An open socket's connection probes
+ * for as long as the peer answers (RFC 9293 3.8.6.1); a closed socket's
+ * (an orphan: nobody will read it or add to it) would be held forever by a
+ * peer that keeps its window shut, the FIN-WAIT-1 exhaustion attack, so
+ * after tcp_orphan_probes probes it is reset (RFC 6429).  true: it was. */
+static bool orphan_window_shut(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    if (tcb->wnd_probes < UINT8_MAX)
+        tcb->wnd_probes++;
+    if (!tcb->orphan || tcb->parent || tcb->wnd_probes <= s->cfg.tcp_orphan_probes)
+        return false;
+    PS_STAT_INC(s, tcp_orphan_drop);
+    ps_tcp_abort(s, tcb, ETIMEDOUT);
+    return true;
+}
+
 static void persist_fire(struct ps_stack *s, struct ps_tcb *tcb)
 {
     tcb->persist = false;
     if (tcb->snd_wnd != 0 || tcb->snd.len == 0 || tcb->state < PS_TCPS_ESTABLISHED) {
+        /* An open window too small for sender SWS avoidance: send what it
+         * allows now (the override timeout of RFC 9293 3.8.6.2.1). */
         tcb->persist_shift = 0;
+        tcb->wnd_probes = 0;
+        tcb->sws_override = true;
         ps_tcp_output(s, tcb);
+        tcb->sws_override = false;
         return;
     }
+    if (orphan_window_shut(s, tcb))
+        return;
     /* A zero-window probe: an old sequence number (SND.UNA - 1) with no
-     * data makes the peer answer with its current window (as Linux); the
-     * probe never gives up while the peer answers. */
+     * data makes the peer answer with its current window (as Linux); an
+     * open socket's connection never gives up while the peer answers. */
     ps_tcp_send_ctl(s, tcb, tcb->snd_una - 1, PS_TCP_ACK);
     PS_STAT_INC(s, tcp_persist_probes);
     if (tcb->persist_shift < 10)
@@ -124,6 +147,10 @@ static void rexmit_fire(struct ps_stack *s, struct ps_timer *t)
     unsigned limit = (tcb->state == PS_TCPS_SYN_SENT || tcb->state == PS_TCPS_SYN_RECEIVED)
                          ? s->cfg.tcp_syn_retries
                          : s->cfg.tcp_retries;
+    if (tcb->snd_wnd == 0 && tcb->state >= PS_TCPS_ESTABLISHED && orphan_window_shut(s, tcb)) {
+        ps_tcp_flush_events(s); /* in flight into a shut window: this resend is a probe too */
+        return;
+    }
     bool user_timeout = ps_tcp_user_timeout_expired(s, tcb); /* tcp_keepalive.c */
     if (user_timeout)
         PS_STAT_INC(s, tcp_user_timeout);
@@ -204,6 +231,7 @@ void ps_tcp_timewait_start(struct ps_stack *s, struct ps_tcb *tcb)
         PS_STAT_INC(s, tcp_timewait);
         /* The buffers are of no more use: free them now. */
         ps_ring_free(&tcb->snd);
+        ps_tcp_ranges_free(tcb);
         tcb->tw_since = s->now;
     }
     /* RFC 9293 3.10.7.4: 2*MSL, restarted by a retransmitted FIN. */

@@ -173,6 +173,7 @@ static void tw_free(struct ps_stack *s, struct ps_tcp_tw *tw)
     tw->next = t->tw_free;
     t->tw_free = tw_index(t, tw);
     t->tw_nrec--;
+    PS_GAUGE_SET(s, tcp_timewait_records, t->tw_nrec);
     timer_update(s);
 }
 
@@ -191,7 +192,7 @@ static void tw_fire(struct ps_stack *s, struct ps_timer *tm)
 bool ps_tcp_tw_create(struct ps_stack *s, struct ps_tcb *tcb, ps_time_t expiry)
 {
     struct ps_tcp *t = s->tcp;
-    if (!t->tw_pool || !(tcb->ep.flags & PS_EP_CONNECTED))
+    if (!t->tw_pool || !(tcb->ep.flags & PS_EP_CONNECTED) || !ps_alloc_ok(s))
         return false;
     if (t->tw_free == PS_TCP_TW_NIL) {
         /* Full: the oldest goes first (counted). */
@@ -201,6 +202,7 @@ bool ps_tcp_tw_create(struct ps_stack *s, struct ps_tcb *tcb, ps_time_t expiry)
     struct ps_tcp_tw *tw = tw_at(t, t->tw_free);
     t->tw_free = tw->next;
     t->tw_nrec++;
+    PS_GAUGE_SET(s, tcp_timewait_records, t->tw_nrec);
     /* A socket's TIME_WAIT block leaves the blocks' list first. */
     ps_tcp_tw_leave(s, tcb);
     memset(tw, 0, sizeof(*tw));

@@ -168,6 +168,11 @@ static void queue_fin(struct ps_stack *s, struct ps_tcb *tcb)
         return;
     switch (tcb->state) {
     case PS_TCPS_SYN_RECEIVED:
+        /* The FIN waits for ESTABLISHED (RFC 9293 3.10.4; tcp_input.c
+         * enters FIN-WAIT-1 then): sent now, with our SYN not yet
+         * acknowledged, nothing would ever send the SYN again, and an
+         * orphan would wait forever on a peer that keeps its window shut. */
+        break;
     case PS_TCPS_ESTABLISHED:
         ps_tcp_set_state(s, tcb, PS_TCPS_FIN_WAIT_1);
         break;

@@ -24,6 +24,11 @@ void ps_transport_fini(struct ps_stack *s)
     ps_ports_fini(s);
 }
 
+void ps_transport_reap(struct ps_stack *s)
+{
+    ps_sockets_reap(s);
+}
+
 bool ps_transport_input(struct ps_stack *s, struct ps_pbuf *p, const struct ps_ipv4_hdr *ip)
 {
     switch (ip->proto) {

@@ -14,6 +14,10 @@
 int ps_transport_init(struct ps_stack *s);
 void ps_transport_fini(struct ps_stack *s);
 
+/* Free what the transport and socket layers released during the last host
+ * call (see ps_sockets_reap); the stack calls it as a host call begins. */
+void ps_transport_reap(struct ps_stack *s);
+
 /* Hand up a TCP or UDP segment (p->data at the transport header; the IP
  * header ip is still in the buffer just before it).  Returns true if a
  * protocol took p; false leaves p (and the ICMP answer) to the caller. */

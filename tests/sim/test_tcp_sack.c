@@ -66,7 +66,7 @@ struct wire {
     /* a's data segments: drop the first transmission of these indexes
      * ((seq - ISS - 1) / segment size, counted on the first data segment's
      * size). */
-    unsigned drop_idx[16], ndrop;
+    unsigned drop_idx[64], ndrop;
     unsigned dropped, rexmits; /* seen by the wire */
     uint32_t a_iss, seg, high; /* high: highest end a sent */
     bool a_iss_known;
@@ -364,6 +364,27 @@ TEST(multiple_losses_one_window)
     wire_free(&w);
 }
 
+/* Twenty holes in one flight, every other segment: more than a small
+ * out-of-order table or scoreboard holds.  Every segment the receiver got
+ * is kept and reported, so each hole is resent once, and nothing else. */
+TEST(many_holes_one_window)
+{
+    struct wire w;
+    REQUIRE(wire_new(&w, true, true));
+    for (unsigned i = 30; i < 70; i += 2) /* the flight of segments 30..69 */
+        w.drop_idx[w.ndrop++] = i;
+    CHECK(send_stream(&w, 600 * KB));
+    fprintf(stderr, "  dropped %u, wire saw %u retransmissions, out-of-order drops %lld, D-SACKs %lld\n", w.dropped,
+            w.rexmits, stat_named(w.b, "tcp_ooo_drop"), stat_named(w.b, "tcp_dsack_tx"));
+    CHECK_EQ(w.dropped, 20);
+    CHECK_EQ(w.rexmits, w.dropped);
+    CHECK_EQ(stat_named(w.b, "tcp_ooo_drop"), 0);
+    CHECK_EQ(stat_named(w.b, "tcp_dsack_tx"), 0); /* nothing arrived twice */
+    CHECK_EQ(stat_named(w.a, "tcp_rto_timeouts"), 0);
+    CHECK_EQ(stat_named(w.a, "tcp_ranges_nomem") + stat_named(w.b, "tcp_ranges_nomem"), 0);
+    wire_free(&w);
+}
+
 static void newreno_case(bool sack_a, bool sack_b)
 {
     struct wire w;
@@ -561,6 +582,7 @@ int main(int argc, char **argv)
     } while (0)
     RUN_IF(sack_negotiated_single_loss);
     RUN_IF(multiple_losses_one_window);
+    RUN_IF(many_holes_one_window);
     RUN_IF(sack_off_newreno_recovers);
     RUN_IF(reneging_detected);
     RUN_IF(garbage_sack_blocks_ignored);

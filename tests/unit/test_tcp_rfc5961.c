@@ -11,7 +11,7 @@
  *   5.2  a segment whose ACK is outside [SND.UNA - MAX.SND.WND, SND.NXT]
  *        is dropped (its data too) with an ACK;
  *   7    challenge ACKs are rate-limited (a per-stack budget per second),
- *        the ones not sent counted.
+ *        the ones not sent counted; a SYN outside the window too.
  *
  * The connection is made to carry data both ways first, so that SND.NXT,
  * SND.UNA and RCV.NXT are not the numbers of the handshake.
@@ -267,15 +267,22 @@ TEST(half_open_recovery)
 /* 7: more challenges in a second than the budget: only the budget's worth
  * of ACKs, the rest counted; RSTs and SYNs share it; ordinary ACKs of
  * data are not limited; the next second brings a new budget. */
-TEST(challenge_ack_rate_limit)
+/* setup() with a budget of challenge ACKs per second, at the start of a
+ * fresh second. */
+static void setup_budget(struct conn *c, unsigned budget)
 {
     struct ps_config cfg;
     tcp_cfg(&cfg);
-    cfg.tcp_challenge_ack_limit = 3;
+    cfg.tcp_challenge_ack_limit = budget;
+    setup(c, &cfg);
+    net_poll(c->n, c->n->now + PS_SEC(2));
+}
+
+TEST(challenge_ack_rate_limit)
+{
     struct conn c;
-    setup(&c, &cfg);
+    setup_budget(&c, 3);
     struct tcp_seg g;
-    net_poll(c.n, c.n->now + PS_SEC(2)); /* a fresh second */
     struct ps_stats b = SNAP(c.n);
     for (unsigned i = 0; i < 5; i++)
         peer_rst(&c.p, RCV_NXT(&c) + 10 + i);
@@ -309,6 +316,33 @@ TEST(challenge_ack_rate_limit)
     NET_FREE(c.n);
 }
 
+/* 4.2 "irrespective of the sequence number": a SYN outside the window is
+ * challenged too, within the same budget, so a blind SYN flood at a
+ * connection draws at most the budget's ACKs, never one per SYN. */
+TEST(syn_out_of_window_within_budget)
+{
+    struct conn c;
+    setup_budget(&c, 3);
+    struct tcp_seg g;
+    struct ps_stats b = SNAP(c.n);
+    const uint32_t at[] = {RCV_NXT(&c) + 0x80000000u, RCV_NXT(&c) - 100000, RCV_NXT(&c) + 0x40000000u,
+                           RCV_NXT(&c) - 1, RCV_NXT(&c) + 0x12345678u};
+    for (unsigned i = 0; i < 5; i++) {
+        struct ps_tcp_opts o = peer_opts(&c.p, PS_TCP_SYN);
+        peer_xmit(&c.p, PS_TCP_SYN, at[i], 0, 65535, &o, NULL, 0);
+        c.p.tsval++;
+    }
+    for (unsigned i = 0; i < 3; i++)
+        EXPECT_SEG(&c.p, &g, A, SND_NXT(&c), RCV_NXT(&c), 0);
+    EXPECT_NONE(&c.p);
+    CHECK_STAT(b, c.n, tcp_challenge_ack, 3);
+    CHECK_STAT(b, c.n, tcp_challenge_ack_limited, 2);
+    CHECK_STAT(b, c.n, tcp_drop_out_of_window, 0);
+    CHECK_STAT(b, c.n, tcp_conn_reset, 0);
+    still_alive(&c, SND_NXT(&c), RCV_NXT(&c));
+    NET_FREE(c.n);
+}
+
 int main(void)
 {
     RUN(rst_exact_resets);
@@ -319,5 +353,6 @@ int main(void)
     RUN(ack_too_old_dropped);
     RUN(half_open_recovery);
     RUN(challenge_ack_rate_limit);
+    RUN(syn_out_of_window_within_budget);
     TEST_END();
 }
