@@ -133,6 +133,7 @@ struct ps_stack;
     X(tcp_ooo_drop, "TCP out-of-order segments dropped (range table full)")     \
     X(tcp_dup_segments, "TCP segments wholly duplicate")                        \
     X(tcp_accept_overflow, "TCP handshakes dropped: accept queue full")         \
+    X(tcp_rings_nomem, "TCP handshakes held back: no memory for the buffers")   \
     X(tcp_synq_overflow, "TCP SYNs dropped: half-open queue full")              \
     X(tcp_no_socket, "TCP connections reset: no socket table entry for them")   \
     X(tcp_conn_open, "TCP connections established")                             \

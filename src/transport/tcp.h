@@ -114,6 +114,7 @@ struct ps_tcb {
     bool nodelay;            /* TCP_NODELAY */
     /* Life cycle. */
     bool passive;            /* created by a listener (SYN_RECEIVED child) */
+    bool rings_later;        /* a half-open child: rings when the handshake ends */
     bool orphan;             /* the socket was closed; TCP finishes alone */
     bool connect_pending;    /* connect() said EINPROGRESS; not yet told */
     bool event_queued;       /* on the stack's deferred-event list */
@@ -281,6 +282,9 @@ void ps_tcp_reset_reply(struct ps_stack *s, const struct ps_ipv4_hdr *ip, const 
                         uint32_t seg_len);
 /* The MSS toward raddr from our side (interface MTU less 40). */
 uint16_t ps_tcp_mss_for(struct ps_stack *s, ps_ip4_t raddr);
+
+/* Allocate the send and receive rings if they are not yet (-ENOBUFS). */
+int ps_tcb_rings(struct ps_stack *s, struct ps_tcb *tcb);
 
 /* Whether segments to raddr leave through an interface with TSO. */
 bool ps_tcp_tso_for(struct ps_stack *s, ps_ip4_t raddr);

@@ -77,6 +77,11 @@ bool ps_tcp_child_established(struct ps_stack *s, struct ps_tcb *child)
         PS_STAT_INC(s, tcp_accept_overflow);
         return false;
     }
+    if (ps_tcb_rings(s, child) != 0) {
+        /* No memory for the buffers: the same, until there is. */
+        PS_STAT_INC(s, tcp_rings_nomem);
+        return false;
+    }
     list_remove(&lst->synq, child);
     lst->synq_len--;
     PS_GAUGE_ADD(s, tcp_half_open, -1);
@@ -178,6 +183,7 @@ void ps_tcp_listen_input(struct ps_stack *s, struct ps_tcb *lst, const struct ps
     }
     c->passive = true;
     c->orphan = true; /* no socket number until accepted */
+    c->rings_later = true;
     if (ps_ports_attach(s, &c->ep, ip->dst, th->dport, ip->src, th->sport) != 0 ||
         ps_tcb_start(s, c, ip->dst, ip->src) != 0) {
         ps_tcp_closed(s, c, 0); /* unbinds and releases the entry */

@@ -27,11 +27,13 @@ uint32_t ps_tcp_eff_mss(const struct ps_tcb *tcb)
 
 uint32_t ps_tcp_rcv_window(const struct ps_tcb *tcb)
 {
-    uint32_t space = ps_ring_space(&tcb->rcv);
+    /* A half-open child has no ring yet: it offers the one it will have. */
+    uint32_t cap = tcb->rcv.buf ? tcb->rcv.cap : tcb->rcvbuf;
+    uint32_t space = tcb->rcv.buf ? ps_ring_space(&tcb->rcv) : tcb->rcvbuf;
     uint32_t cur = ps_seq_gt(tcb->rcv_adv, tcb->rcv_nxt) ? tcb->rcv_adv - tcb->rcv_nxt : 0;
     /* Receiver SWS avoidance (RFC 9293 3.8.6.2.2): move the right edge
      * only by at least min(buffer/2, MSS). */
-    uint32_t thresh = tcb->rcv.cap / 2 < tcb->rcv_mss ? tcb->rcv.cap / 2 : tcb->rcv_mss;
+    uint32_t thresh = cap / 2 < tcb->rcv_mss ? cap / 2 : tcb->rcv_mss;
     uint32_t win = space > cur && space - cur >= thresh ? space : cur;
     /* Never shrink the window already offered (RFC 9293 3.8.6). */
     if (win < cur)

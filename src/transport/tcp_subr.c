@@ -135,16 +135,29 @@ bool ps_tcp_tso_for(struct ps_stack *s, ps_ip4_t raddr)
     return ifc && ifc->transmit_gso;
 }
 
-int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_t raddr)
+int ps_tcb_rings(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    ps_ring_free(&tcb->snd);
-    ps_ring_free(&tcb->rcv);
-    if (!ps_alloc_ok(s) || ps_ring_alloc(&tcb->snd, tcb->sndbuf) != 0 || !ps_alloc_ok(s) ||
-        ps_ring_alloc(&tcb->rcv, tcb->rcvbuf) != 0) {
+    if (tcb->snd.buf && tcb->rcv.buf)
+        return 0;
+    if ((!tcb->snd.buf && (!ps_alloc_ok(s) || ps_ring_alloc(&tcb->snd, tcb->sndbuf) != 0)) ||
+        (!tcb->rcv.buf && (!ps_alloc_ok(s) || ps_ring_alloc(&tcb->rcv, tcb->rcvbuf) != 0))) {
         ps_ring_free(&tcb->snd);
         ps_ring_free(&tcb->rcv);
         return -ENOBUFS;
     }
+    tcb->rings_later = false;
+    return 0;
+}
+
+int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_t raddr)
+{
+    ps_ring_free(&tcb->snd);
+    ps_ring_free(&tcb->rcv);
+    /* A half-open child of a listener takes its rings only once the
+     * handshake completes (ps_tcp_child_established): a SYN flood must
+     * not cost two buffers per SYN. */
+    if (!tcb->rings_later && ps_tcb_rings(s, tcb) != 0)
+        return -ENOBUFS;
     tcb->error = tcb->soft_error = 0;
     tcb->fin_queued = tcb->fin_rcvd = tcb->shut_rd = false;
     tcb->ooo_fin = false;
