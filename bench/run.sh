@@ -312,6 +312,7 @@ stop_responder() {
 # against lwIP's headers.  Then bulk TCP throughput, the kernel of namespace
 # psb-PID as the client of each contender in turn (never two at once):
 #   portstack  TAP psb0, `portstack run --serve echo:7,discard:9`, 192.0.2.2
+#              (with the TAP offloads, then again with --no-offload)
 #   lwIP 2.1.3 TAP lwb0, bench/lwip_tap_tcp.c (one thread, raw API), 198.51.100.2
 #   Linux      veth vpb0/vpb1, bench/tcp_blast.c serve in the peer namespace, 203.0.113.2
 # with bench/tcp_blast.c as the client: "discard" sends TCP_MB MB and waits
