@@ -23,32 +23,18 @@ set -euo pipefail
 bin=$(readlink -f "$1")
 shift
 here=$(dirname "$(readlink -f "$0")")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip nft nmap /usr/bin/python3; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip nft nmap /usr/bin/python3
 /usr/bin/python3 -c "import scapy" 2>/dev/null || { echo "FAIL: python3-scapy missing (scripts/deps.sh test)"; exit 1; }
 
 SUITE_SECONDS=280   # the whole suite's bound (each attack has its own, far smaller)
 
-ns="pstest-attack-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-attack
 pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-fail() { echo "FAIL: $*"; echo "--- portstack output (tail):"; grep -v "^  \|^    " "$tmp/run.log" | tail -n 40; exit 1; }
-
-ip netns add "$ns"
-in_ns ip link set lo up
-in_ns ip tuntap add dev pstap0 mode tap
-in_ns ip addr add 192.0.2.1/24 dev pstap0
-in_ns ip link set pstap0 up
-in_ns ip route | grep -q '^default' && fail "the namespace has a default route"
+ns_kill_at_exit pid
+fail_details() { echo "--- portstack output (tail):"; grep -v "^  \|^    " "$tmp/run.log" | tail -n 40; }
+ns_tap 192.0.2.1/24 # and checks that the namespace has no default route
 in_ns sysctl -qw net.ipv4.ip_forward=0
 
 mkdir -p "$tmp/www"

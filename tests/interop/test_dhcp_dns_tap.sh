@@ -12,33 +12,19 @@
 # Usage: test_dhcp_dns_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
 set -euo pipefail
 bin=$(readlink -f "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip ping dnsmasq; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+here=$(dirname "$(readlink -f "$0")")
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip ping dnsmasq
 
-ns="pstest-dhcp-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-dhcp
 pid="" dpid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  [ -n "$dpid" ] && kill "$dpid" 2>/dev/null && wait "$dpid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"
+ns_kill_at_exit pid dpid
+fail_details() {
   echo "--- portstack:"; cat "$tmp/run.log" 2>/dev/null || true
   echo "--- dnsmasq:"; tail -20 "$tmp/dnsmasq.log" 2>/dev/null || true
-  exit 1
 }
-
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" ip tuntap add dev pstap0 mode tap
-ip netns exec "$ns" ip addr add 192.0.2.1/24 dev pstap0
-ip netns exec "$ns" ip link set pstap0 up
+ns_tap 192.0.2.1/24
 
 # big.example: 40 A records, 12 + 17 + 40 * 16 = 669 bytes as an answer.
 for i in $(seq 1 40); do echo "203.0.113.$i big.example"; done >"$tmp/big.hosts"

@@ -12,25 +12,18 @@
 # Usage: test_http_client_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
 set -euo pipefail
 bin=$(readlink -f "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip nginx /usr/bin/python3; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+here=$(dirname "$(readlink -f "$0")")
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip nginx /usr/bin/python3
 
-ns="pstest-httpc-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-httpc
 npid="" ppid_=""
-cleanup() {
-  [ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null || true
-  [ -n "$ppid_" ] && kill "$ppid_" 2>/dev/null && wait "$ppid_" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*"; echo "--- portstack:"; cat "$tmp/run.log" 2>/dev/null
+ns_kill_at_exit npid ppid_
+fail_details() {
+  echo "--- portstack:"; cat "$tmp/run.log" 2>/dev/null
   echo "--- nginx:"; tail -5 "$tmp/error.log" "$tmp/access.log" 2>/dev/null
-  echo "--- upload handler:"; tail -5 "$tmp/upload.log" 2>/dev/null; exit 1
+  echo "--- upload handler:"; tail -5 "$tmp/upload.log" 2>/dev/null
 }
 
 mkdir -p "$tmp/www"
@@ -77,11 +70,7 @@ http {
 }
 CONF
 
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" ip tuntap add dev pstap0 mode tap
-ip netns exec "$ns" ip addr add 192.0.2.1/24 dev pstap0
-ip netns exec "$ns" ip link set pstap0 up
+ns_tap 192.0.2.1/24
 ip netns exec "$ns" nginx -c "$tmp/nginx.conf" -p "$tmp" >"$tmp/nginx.out" 2>&1 &
 npid=$!
 ip netns exec "$ns" /usr/bin/python3 "$tmp/upload.py" >"$tmp/upload.log" 2>&1 &

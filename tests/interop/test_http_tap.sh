@@ -11,32 +11,21 @@
 # Usage: test_http_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
 set -euo pipefail
 bin=$(readlink -f "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip curl wrk /usr/bin/python3; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+here=$(dirname "$(readlink -f "$0")")
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip curl wrk /usr/bin/python3
 
-ns="pstest-http-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-http
 pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-fail() { echo "FAIL: $*"; echo "--- portstack:"; tail -40 "$tmp/run.log"; exit 1; }
+ns_kill_at_exit pid
+fail_details() { echo "--- portstack:"; tail -40 "$tmp/run.log"; }
 
 mkdir -p "$tmp/www/img"
 printf '<h1>camera</h1>\n' >"$tmp/www/index.html"
 head -c 300000 /dev/urandom >"$tmp/www/img/frame.bin"
 
-ip netns add "$ns"
-in_ns ip link set lo up
-in_ns ip tuntap add dev pstap0 mode tap
-in_ns ip addr add 192.0.2.1/24 dev pstap0
-in_ns ip link set pstap0 up
+ns_tap 192.0.2.1/24
 ip netns exec "$ns" "$bin" run --tap pstap0 --address 192.0.2.2/24 --serve http:8000 --docroot "$tmp/www" \
   --duration 120 --seed 21 >"$tmp/run.log" 2>&1 &
 pid=$!

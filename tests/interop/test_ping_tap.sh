@@ -16,34 +16,22 @@
 # Usage: test_ping_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
 set -euo pipefail
 bin=$(readlink -f "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip ping tshark; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+here=$(dirname "$(readlink -f "$0")")
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip ping tshark
 
-ns="pstest-ping-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-ping
 pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-
-ip netns add "$ns"
-in_ns ip link set lo up
-in_ns ip tuntap add dev pstap0 mode tap
-in_ns ip addr add 192.0.2.1/24 dev pstap0
-in_ns ip link set pstap0 up
+ns_kill_at_exit pid
+fail_details() { echo "--- portstack output:"; cat "$tmp/run.log"; }
+ns_tap 192.0.2.1/24
 
 # Not through in_ns: a backgrounded shell function is a subshell, and $!
 # would name it rather than portstack (ip netns exec execs the program).
 ip netns exec "$ns" "$bin" run --tap pstap0 --address 192.0.2.2/24 --pcap "$tmp/cap.pcap" --duration 120 --seed 7 \
   --ping 192.0.2.1 --ping-count 6 --ping-size 3000 >"$tmp/run.log" 2>&1 &
 pid=$!
-fail() { echo "FAIL: $*"; echo "--- portstack output:"; cat "$tmp/run.log"; exit 1; }
 
 # portstack's own pings go first: wait for its 6 probes (1 s apart).
 for _ in $(seq 1 100); do

@@ -16,28 +16,16 @@
 # Usage: test_servers_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
 set -euo pipefail
 bin=$(readlink -f "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip busybox dig sntp; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+here=$(dirname "$(readlink -f "$0")")
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip busybox dig sntp
 
-ns="pstest-srv-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-srv
 pid="" upid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  [ -n "$upid" ] && kill "$upid" 2>/dev/null && wait "$upid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- portstack:"; cat "$tmp/run.log"; exit 1; }
-in_ns() { ip netns exec "$ns" "$@"; }
-
-ip netns add "$ns"
-in_ns ip link set lo up
-in_ns ip tuntap add dev pstap0 mode tap
-in_ns ip link set pstap0 up # no address yet: the kernel's side asks DHCP for one
+ns_kill_at_exit pid upid
+fail_details() { echo "--- portstack:"; cat "$tmp/run.log"; }
+ns_tap none # no address yet: the kernel's side asks DHCP for one
 
 records=(--dns-record server.example=198.51.100.10 --dns-record www.example=web.example
   --dns-record web.example=server.example)

@@ -8,28 +8,16 @@
 # Usage: test_sntp_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
 set -euo pipefail
 bin=$(readlink -f "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip chronyd; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+here=$(dirname "$(readlink -f "$0")")
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip chronyd
 
-ns="pstest-sntp-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-sntp
 pid="" cpid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  [ -n "$cpid" ] && kill "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; echo "--- portstack:"; cat "$tmp/run.log"; echo "--- chronyd:"; tail -20 "$tmp/chrony.log"; exit 1; }
-
-ip netns add "$ns"
-ip netns exec "$ns" ip link set lo up
-ip netns exec "$ns" ip tuntap add dev pstap0 mode tap
-ip netns exec "$ns" ip addr add 192.0.2.1/24 dev pstap0
-ip netns exec "$ns" ip link set pstap0 up
+ns_kill_at_exit pid cpid
+fail_details() { echo "--- portstack:"; cat "$tmp/run.log"; echo "--- chronyd:"; tail -20 "$tmp/chrony.log"; }
+ns_tap 192.0.2.1/24
 
 cat >"$tmp/chrony.conf" <<CONF
 local stratum 8

@@ -11,28 +11,15 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 here=$(dirname "$(readlink -f "$0")")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip nft /usr/bin/python3; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip nft /usr/bin/python3
 
-ns="pstest-tcpc-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-tcpc
 spid=""
-cleanup() {
-  [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-fail() { echo "FAIL: $*"; for f in "$tmp"/*.log; do echo "--- $f"; tail -30 "$f"; done; exit 1; }
-
-ip netns add "$ns"
-in_ns ip link set lo up
-in_ns ip tuntap add dev pstap0 mode tap
-in_ns ip addr add 192.0.2.1/24 dev pstap0
-in_ns ip link set pstap0 up
+ns_kill_at_exit spid
+fail_details() { for f in "$tmp"/*.log; do echo "--- $f"; tail -30 "$f"; done; }
+ns_tap 192.0.2.1/24
 
 run_one() { # BYTES LABEL [portstack options]
   local bytes=$1 label=$2

@@ -22,28 +22,15 @@
 set -euo pipefail
 bin=$(readlink -f "$1")
 here=$(dirname "$(readlink -f "$0")")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
-for tool in ip nc nmap tshark /usr/bin/python3; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+. "$here/netns.sh"
+ns_need_root
+ns_need_tools ip nc nmap tshark /usr/bin/python3
 
-ns="pstest-tcp-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-tcp
 pid=""
-cleanup() {
-  [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-fail() { echo "FAIL: $*"; echo "--- portstack output:"; tail -n 200 "$tmp/run.log"; exit 1; }
-
-ip netns add "$ns"
-in_ns ip link set lo up
-in_ns ip tuntap add dev pstap0 mode tap
-in_ns ip addr add 192.0.2.1/24 dev pstap0
-in_ns ip link set pstap0 up
+ns_kill_at_exit pid
+fail_details() { echo "--- portstack output:"; tail -n 200 "$tmp/run.log"; }
+ns_tap 192.0.2.1/24
 
 # Not through in_ns: $! must name portstack itself.
 ip netns exec "$ns" "$bin" run --tap pstap0 --address 192.0.2.2/24 --pcap "$tmp/cap.pcap" --duration 240 \

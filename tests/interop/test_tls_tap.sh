@@ -14,32 +14,25 @@
 # Usage: test_tls_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root, or no TLS)
 set -euo pipefail
 bin=$(readlink -f "$1")
-if [ "$(id -u)" -ne 0 ]; then echo "SKIP: needs root for network namespaces"; exit 77; fi
+here=$(dirname "$(readlink -f "$0")")
+. "$here/netns.sh"
+ns_need_root
 # A build without TLS refuses https among its arguments (before any device is
 # touched; unshare -n all the same).
 said=$(unshare -n "$bin" run --tap pstap0 --address 192.0.2.2/24 --serve https 2>&1 || true)
 if [[ $said == *"built without"* ]]; then
   echo "SKIP: portstack built without TLS (PS_TLS=OFF)"; exit 77
 fi
-for tool in ip openssl curl nginx /usr/bin/python3; do
-  command -v $tool >/dev/null || { echo "FAIL: $tool missing (scripts/deps.sh test installs it)"; exit 1; }
-done
+ns_need_tools ip openssl curl nginx /usr/bin/python3
 
-ns="pstest-tls-$$"
-tmp=$(mktemp -d)
+ns_setup pstest-tls
 pid="" spid="" npid=""
+ns_kill_at_exit pid spid npid
 stop() { # PID: end it and wait (it is ours)
   [ -n "$1" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null || true
 }
-cleanup() {
-  stop "$pid"; stop "$spid"; stop "$npid"
-  ip netns del "$ns" 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-in_ns() { ip netns exec "$ns" "$@"; }
-fail() { echo "FAIL: $*"; for f in run.log get.log s_server.log error.log; do
-  [ -s "$tmp/$f" ] && { echo "--- $f:"; tail -25 "$tmp/$f"; }; done; exit 1; }
+fail_details() { for f in run.log get.log s_server.log error.log; do
+  [ -s "$tmp/$f" ] && { echo "--- $f:"; tail -25 "$tmp/$f"; }; done; }
 
 # ---- certificates: a CA, portstack's (EC) and the peers' (RSA), a wrong CA ----
 cd "$tmp"
@@ -69,11 +62,7 @@ head -c 20000 /dev/urandom >www/small.bin
 printf 'configuration page\n' >www/index.html
 chmod 644 www/* peer.key
 
-ip netns add "$ns"
-in_ns ip link set lo up
-in_ns ip tuntap add dev pstap0 mode tap
-in_ns ip addr add 192.0.2.1/24 dev pstap0
-in_ns ip link set pstap0 up
+ns_tap 192.0.2.1/24
 
 fnv() { /usr/bin/python3 -c '
 import sys
