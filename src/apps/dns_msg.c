@@ -68,7 +68,9 @@ static int read_name(const uint8_t *m, size_t len, size_t *off, char *out)
         pos++;
         if (l == 0)
             break;
-        if (pos + l > len || n + l + 1 > PS_DNS_MAX_NAME + 1)
+        /* At most 253 characters dotted: 255 octets on the wire (RFC
+         * 1035 2.3.4), the dot before a label counted. */
+        if (pos + l > len || n + (n ? 1u : 0u) + l > PS_DNS_MAX_NAME)
             return -1;
         if (n)
             out[n++] = '.';
