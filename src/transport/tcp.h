@@ -354,6 +354,10 @@ void ps_tcp_passive_complete(struct ps_stack *s, struct ps_tcb *tcb);
 /* Send a challenge ACK (RFC 5961), within the per-stack rate limit. */
 void ps_tcp_challenge_ack(struct ps_stack *s, struct ps_tcb *tcb);
 
+/* Take one ACK from the stack's RFC 5961 challenge-ACK budget (refilled
+ * each second); false, counted, when it is spent. */
+bool ps_tcp_challenge_budget(struct ps_stack *s);
+
 /* ---- tcp_output.c ------------------------------------------------------------- */
 /* Send whatever the state, windows and Nagle allow (and a pending ACK). */
 void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb);

@@ -22,7 +22,7 @@
 
 #define PAWS_IDLE_US PS_SEC(24ull * 24 * 3600) /* RFC 7323 5.5: 24 days */
 
-void ps_tcp_challenge_ack(struct ps_stack *s, struct ps_tcb *tcb)
+bool ps_tcp_challenge_budget(struct ps_stack *s)
 {
     struct ps_tcp *t = s->tcp;
     /* RFC 5961 7: a per-stack budget per second, so an attacker cannot
@@ -33,9 +33,16 @@ void ps_tcp_challenge_ack(struct ps_stack *s, struct ps_tcb *tcb)
     }
     if (t->chall_left == 0) {
         PS_STAT_INC(s, tcp_challenge_ack_limited);
-        return;
+        return false;
     }
     t->chall_left--;
+    return true;
+}
+
+void ps_tcp_challenge_ack(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    if (!ps_tcp_challenge_budget(s))
+        return;
     PS_STAT_INC(s, tcp_challenge_ack);
     ps_tcp_send_ctl(s, tcb, tcb->snd_max, PS_TCP_ACK);
 }

@@ -264,17 +264,8 @@ static void tw_send_ack(struct ps_stack *s, const struct ps_tcp_tw *tw)
  * (no amplification toward a spoofed sender). */
 static void tw_ack_limited(struct ps_stack *s, const struct ps_tcp_tw *tw)
 {
-    struct ps_tcp *t = s->tcp;
-    if (s->now - t->chall_epoch >= PS_SEC(1)) {
-        t->chall_epoch = s->now;
-        t->chall_left = s->cfg.tcp_challenge_ack_limit;
-    }
-    if (t->chall_left == 0) {
-        PS_STAT_INC(s, tcp_challenge_ack_limited);
-        return;
-    }
-    t->chall_left--;
-    tw_send_ack(s, tw);
+    if (ps_tcp_challenge_budget(s))
+        tw_send_ack(s, tw);
 }
 
 /* RFC 9293 MAY-2 / RFC 6191: the SYN is of a new incarnation. */
