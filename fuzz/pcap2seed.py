@@ -154,14 +154,6 @@ def relative(flows, fr):
 # ---- the parsers' targets ---------------------------------------------------------------
 
 
-def l4(fr):
-    parts = ip_parts(fr)
-    if not parts:
-        return None
-    ip, t, proto = parts
-    return ip, t, proto
-
-
 def wire_seeds(path):
     """At most 16 inputs per selector from one capture."""
     count = {}
@@ -179,7 +171,7 @@ def wire_layers(path):
         if fr[12:14] != ETH_IPV4:
             continue
         yield bytes([2]) + fr[14:]
-        parts = l4(fr)
+        parts = ip_parts(fr)
         if not parts:
             continue
         ip, t, proto = parts
@@ -192,7 +184,7 @@ def wire_layers(path):
 
 def udp_payloads(path, ports):
     for _, fr in frames(path):
-        parts = l4(fr)
+        parts = ip_parts(fr)
         if parts and parts[2] == 17 and len(parts[1]) >= 8:
             sport, dport = struct.unpack(">HH", parts[1][:4])
             if sport in ports or dport in ports:
@@ -225,7 +217,7 @@ def tcp_streams(path, port, to_server):
     """The payload of each TCP connection to or from port, in one direction, in order."""
     streams = {}
     for _, fr in frames(path):
-        parts = l4(fr)
+        parts = ip_parts(fr)
         if not parts or parts[2] != 6 or len(parts[1]) < 20:
             continue
         ip, t, _ = parts
