@@ -167,6 +167,14 @@
 
 /* ---- TCP ------------------------------------------------------------------ */
 
+/* Connections whose output waits for the end of the stack call in hand
+ * (tcp_subr.c): what the application sends and the window it opens
+ * while a callback runs leave as one segment with the ACK the arriving
+ * data asked for.  Beyond this many, a connection sends at once. */
+#ifndef PS_TCP_OUTQ_MAX
+#define PS_TCP_OUTQ_MAX 32
+#endif
+
 /* Default SO_RCVBUF of a TCP socket (bytes): the receive ring allocated
  * when the connection is created; the window advertised comes from it. */
 #ifndef PS_DEFAULT_TCP_RCVBUF

@@ -215,8 +215,9 @@ static void check_tcb(struct ps_check *c, const struct ps_sock *sk, struct censu
     bool connected = ep->flags & PS_EP_CONNECTED, listening = ep->flags & PS_EP_LISTEN;
     if (ep->proto != PS_IP_PROTO_TCP || (ep->flags & PS_EP_TWREC) || t->state > PS_TCPS_TIME_WAIT)
         ps_check_fail(c, "TCP socket %u: protocol, state or flags wrong", fd);
-    else if (t->event_queued)
-        ps_check_fail(c, "TCP socket %u (%s): a readiness event still queued between calls", fd, st);
+    else if (t->event_queued || t->out_queued)
+        ps_check_fail(c, "TCP socket %u (%s): a readiness event or its output still queued between calls", fd,
+                      st);
     else if (sk->hidden != t->orphan)
         ps_check_fail(c, "TCP socket %u (%s): hidden %d but orphan %d", fd, st, (int)sk->hidden, (int)t->orphan);
     else if (t->snd.len > t->snd.cap || t->rcv.len > t->rcv.cap || !t->snd.buf != !t->snd.cap ||
@@ -389,8 +390,8 @@ void ps_check_transport(struct ps_check *c)
     ps_check_timer(c, &s->port_rekey_timer, "port re-key timer");
     if (s->cfg.port_rekey_ms && !s->port_rekey_timer.armed)
         ps_check_fail(c, "ports: the re-key timer is not armed");
-    if (s->tcp->ev_head || s->tcp->ev_tail)
-        ps_check_fail(c, "TCP: readiness events still queued between calls");
+    if (s->tcp->ev_head || s->tcp->ev_tail || s->tcp->noutq || s->tcp->flushing)
+        ps_check_fail(c, "TCP: readiness events or deferred output still queued between calls");
     if (!c->failed)
         check_sockets(c, &cs);
     if (!c->failed)

@@ -118,6 +118,7 @@ struct ps_tcb {
     bool orphan;             /* the socket was closed; TCP finishes alone */
     bool connect_pending;    /* connect() said EINPROGRESS; not yet told */
     bool event_queued;       /* on the stack's deferred-event list */
+    bool out_queued;         /* in the stack's deferred-output queue */
     bool shut_rd;            /* shutdown(SHUT_RD) */
     bool fin_queued;         /* close/shutdown(SHUT_WR): FIN after the data */
     bool fin_rcvd;           /* the peer's FIN is in (EOF after the data) */
@@ -234,6 +235,11 @@ struct ps_tcp_upcalls {
 struct ps_tcp {
     struct ps_tcp_upcalls up;
     struct ps_tcb *ev_head, *ev_tail; /* deferred events */
+    /* Deferred output (ps_tcp_output_later), run by the outermost
+     * ps_tcp_flush_events after the events: oldest first. */
+    struct ps_tcb *outq[PS_TCP_OUTQ_MAX];
+    unsigned noutq;
+    bool flushing;                    /* in the outermost flush */
     struct ps_tcb *tw_head, *tw_tail; /* TIME_WAIT, oldest first */
     unsigned tw_count;
     /* RFC 5961 challenge-ACK budget, refilled each second. */
@@ -273,7 +279,17 @@ void ps_tcp_abort(struct ps_stack *s, struct ps_tcb *tcb, int err);
 void ps_tcp_set_state(struct ps_stack *s, struct ps_tcb *tcb, enum ps_tcp_state st);
 /* Queue a readiness event for tcb's socket; flush runs them. */
 void ps_tcp_notify(struct ps_stack *s, struct ps_tcb *tcb);
+/* Run the queued events, then (in the outermost call only) the deferred
+ * output; again while either brought more.  Every entry point ends with
+ * it. */
 void ps_tcp_flush_events(struct ps_stack *s);
+/* ps_tcp_output, at the end of the entry point in hand (the flush):
+ * segment arrival and the user's send and receive use it, so what the
+ * application sends or reads from its callback joins the ACK the
+ * arriving data asked for in one segment.  With the queue full, at once. */
+void ps_tcp_output_later(struct ps_stack *s, struct ps_tcb *tcb);
+/* The deferred output of tcb, now (if any is queued). */
+void ps_tcp_output_pending(struct ps_stack *s, struct ps_tcb *tcb);
 /* A RST (or ACK) not tied to a block: answer to a segment. */
 void ps_tcp_respond(struct ps_stack *s, ps_ip4_t src, ps_ip4_t dst, uint16_t sport, uint16_t dport,
                     uint32_t seq, uint32_t ack, uint8_t flags);

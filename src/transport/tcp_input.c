@@ -632,7 +632,7 @@ void ps_tcp_segment(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_ipv4
     /* Eighth: FIN. */
     if (fin_now)
         receive_fin(s, tcb);
-    ps_tcp_output(s, tcb);
+    ps_tcp_output_later(s, tcb); /* after the application's callback: one segment with its reply */
 }
 
 /* ---- the front door -------------------------------------------------------------------- */

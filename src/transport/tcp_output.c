@@ -355,6 +355,6 @@ void ps_tcp_rcvd(struct ps_stack *s, struct ps_tcb *tcb)
     uint32_t cap = tcb->rcv.cap, grow = space > cur ? space - cur : 0;
     if (grow >= 2u * tcb->rcv_mss && (grow >= cap / 4 || cur <= cap / 8 || cap <= 8u * tcb->rcv_mss)) {
         tcb->ack_now = true;
-        ps_tcp_output(s, tcb);
+        ps_tcp_output_later(s, tcb); /* the caller's flush sends it */
     }
 }

@@ -85,20 +85,68 @@ static void event_unqueue(struct ps_stack *s, struct ps_tcb *tcb)
     tcb->event_queued = false;
 }
 
+static void output_unqueue(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    struct ps_tcp *t = s->tcp;
+    if (!tcb->out_queued)
+        return;
+    tcb->out_queued = false;
+    for (unsigned i = 0; i < t->noutq; i++)
+        if (t->outq[i] == tcb) {
+            memmove(&t->outq[i], &t->outq[i + 1], (t->noutq - i - 1) * sizeof(t->outq[0]));
+            t->noutq--;
+            return;
+        }
+}
+
+void ps_tcp_output_later(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    struct ps_tcp *t = s->tcp;
+    if (tcb->out_queued)
+        return;
+    if (t->noutq == PS_TCP_OUTQ_MAX) {
+        ps_tcp_output(s, tcb);
+        return;
+    }
+    tcb->out_queued = true;
+    t->outq[t->noutq++] = tcb;
+}
+
+void ps_tcp_output_pending(struct ps_stack *s, struct ps_tcb *tcb)
+{
+    if (!tcb->out_queued)
+        return;
+    output_unqueue(s, tcb);
+    ps_tcp_output(s, tcb);
+}
+
 void ps_tcp_flush_events(struct ps_stack *s)
 {
     struct ps_tcp *t = s->tcp;
-    /* Pop one at a time: a callback may close sockets (which unqueues
-     * them) or cause new events (queued at the tail). */
-    while (t->ev_head) {
-        struct ps_tcb *tcb = t->ev_head;
-        t->ev_head = tcb->ev_next;
-        if (!t->ev_head)
-            t->ev_tail = NULL;
-        tcb->event_queued = false;
-        if (t->up.event)
-            t->up.event(s, tcb);
-    }
+    bool outer = !t->flushing;
+    t->flushing = true;
+    do {
+        /* Pop one at a time: a callback may close sockets (which unqueues
+         * them) or cause new events (queued at the tail). */
+        while (t->ev_head) {
+            struct ps_tcb *tcb = t->ev_head;
+            t->ev_head = tcb->ev_next;
+            if (!t->ev_head)
+                t->ev_tail = NULL;
+            tcb->event_queued = false;
+            if (t->up.event)
+                t->up.event(s, tcb);
+        }
+        /* A call made from a callback flushes too: only the outermost
+         * sends, once every callback has had its say. */
+        while (outer && t->noutq) {
+            struct ps_tcb *tcb = t->outq[0];
+            output_unqueue(s, tcb);
+            ps_tcp_output(s, tcb);
+        }
+    } while (outer && t->ev_head);
+    if (outer)
+        t->flushing = false;
 }
 
 /* ---- blocks ---------------------------------------------------------------------------- */
@@ -243,6 +291,7 @@ void ps_tcp_closed(struct ps_stack *s, struct ps_tcb *tcb, int err)
 {
     ps_tcp_tw_leave(s, tcb);
     ps_tcp_timers_cancel(s, tcb);
+    output_unqueue(s, tcb);
     if (tcb->parent)
         ps_tcp_child_unlink(s, tcb);
     if (tcb->state == PS_TCPS_LISTEN)
@@ -290,6 +339,7 @@ void ps_tcb_destroy(struct ps_stack *s, struct ps_tcb *tcb)
     ps_tcp_tw_leave(s, tcb);
     ps_tcp_timers_cancel(s, tcb);
     event_unqueue(s, tcb);
+    output_unqueue(s, tcb);
     ps_ring_free(&tcb->snd);
     ps_ring_free(&tcb->rcv);
     ps_tcp_ranges_free(tcb);

@@ -133,7 +133,7 @@ ssize_t ps_tcp_send(struct ps_stack *s, struct ps_tcb *tcb, const void *buf, siz
     uint32_t n = ps_ring_write(&tcb->snd, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
     if (n == 0)
         return -EAGAIN;
-    ps_tcp_output(s, tcb);
+    ps_tcp_output_later(s, tcb); /* the caller's flush sends it */
     return (ssize_t)n;
 }
 
@@ -211,6 +211,10 @@ int ps_tcp_shutdown(struct ps_stack *s, struct ps_tcb *tcb, int how)
 
 bool ps_tcp_close(struct ps_stack *s, struct ps_tcb *tcb, bool abort)
 {
+    /* What send() took before the close (from a callback, so still
+     * deferred) leaves first, as if sent at once: even a RST then ends a
+     * stream the peer has in full. */
+    ps_tcp_output_pending(s, tcb);
     switch (tcb->state) {
     case PS_TCPS_LISTEN:
         ps_tcp_listen_close(s, tcb); /* its children are reset */
