@@ -309,6 +309,11 @@
 #ifndef PS_DEFAULT_TCP_USER_TIMEOUT_MS
 #define PS_DEFAULT_TCP_USER_TIMEOUT_MS 0
 #endif
+/* The largest RTO bounds a configuration may give (ms): the connection
+ * block keeps its RTT figures in 32-bit microseconds. */
+#ifndef PS_TCP_RTO_LIMIT_MS
+#define PS_TCP_RTO_LIMIT_MS 3600000
+#endif
 /* The largest user timeout accepted (ms, about 24 days: INT_MAX). */
 #define PS_TCP_USER_TIMEOUT_MAX_MS 2147483647u
 

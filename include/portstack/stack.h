@@ -47,7 +47,7 @@ struct ps_config {
     unsigned sndbuf;           /* default send buffer, bytes */
     unsigned tcp_rcvbuf;       /* default TCP receive buffer, bytes */
     unsigned tcp_msl_ms;       /* maximum segment lifetime; TIME_WAIT is 2*MSL */
-    unsigned tcp_rto_initial_ms, tcp_rto_min_ms, tcp_rto_max_ms; /* RFC 6298 */
+    unsigned tcp_rto_initial_ms, tcp_rto_min_ms, tcp_rto_max_ms; /* RFC 6298; each <= PS_TCP_RTO_LIMIT_MS */
     unsigned tcp_delack_ms;    /* delayed-ACK timer (<= 200) */
     unsigned tcp_syn_retries;  /* SYN retransmissions before ETIMEDOUT */
     unsigned tcp_retries;      /* data retransmissions before ETIMEDOUT */

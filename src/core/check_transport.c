@@ -110,7 +110,10 @@ static void check_udp(struct ps_check *c, const struct ps_sock *sk)
 
 static bool any_timer(const struct ps_tcb *t)
 {
-    return t->t_rexmit.armed || t->t_delack.armed || t->t_conn.armed || t->t_keep.armed;
+    for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
+        if (ps_tcp_timer_on(t, k))
+            return true;
+    return t->timer.armed;
 }
 
 static void check_listener(struct ps_check *c, const struct ps_sock *sk, const struct ps_tcb *t)
@@ -169,20 +172,20 @@ static void check_synchronized(struct ps_check *c, const struct ps_sock *sk, con
     uint32_t off = t->snd_nxt - t->sb_seq;
     bool waiting = off < t->snd.len || (t->fin_queued && ps_seq_leq(t->snd_nxt, t->fin_seq));
     if (t->state == PS_TCPS_TIME_WAIT) {
-        if (!t->t_conn.armed || t->t_rexmit.armed || t->snd.cap || t->orphan)
+        if (!ps_tcp_timer_on(t, PS_TCPT_CONN) || ps_tcp_timer_on(t, PS_TCPT_REXMIT) || t->snd.cap || t->orphan)
             ps_check_fail(c, "TCP socket %u: TIME-WAIT without its 2*MSL timer, or with a send ring, or orphaned",
                           fd);
         return;
     }
-    if (in_flight && !t->t_rexmit.armed)
+    if (in_flight && !ps_tcp_timer_on(t, PS_TCPT_REXMIT))
         ps_check_fail(c, "TCP socket %u (%s): %u bytes in flight without the retransmission timer", fd, st,
                       t->snd_max - t->snd_una);
-    else if (waiting && !in_flight && !t->t_rexmit.armed)
+    else if (waiting && !in_flight && !ps_tcp_timer_on(t, PS_TCPT_REXMIT))
         ps_check_fail(c, "TCP socket %u (%s): data or a FIN waits, nothing in flight, no timer to send it", fd,
                       st);
-    else if (t->keepalive && !t->t_keep.armed)
+    else if (t->keepalive && !ps_tcp_timer_on(t, PS_TCPT_KEEP))
         ps_check_fail(c, "TCP socket %u (%s): keepalive on but its timer is not armed", fd, st);
-    else if (t->state == PS_TCPS_FIN_WAIT_2 && t->orphan && s->cfg.tcp_fin_wait2_ms && !t->t_conn.armed)
+    else if (t->state == PS_TCPS_FIN_WAIT_2 && t->orphan && s->cfg.tcp_fin_wait2_ms && !ps_tcp_timer_on(t, PS_TCPT_CONN))
         ps_check_fail(c, "TCP socket %u: an orphan in FIN-WAIT-2 without its timeout", fd);
     if (c->failed)
         return;
@@ -206,10 +209,15 @@ static void check_tcb(struct ps_check *c, const struct ps_sock *sk, struct censu
     const struct ps_endpoint *ep = &t->ep;
     unsigned fd = (unsigned)sk->fd;
     const char *st = ps_tcp_state_name(t->state);
-    ps_check_timer(c, &t->t_rexmit, "TCP retransmission timer");
-    ps_check_timer(c, &t->t_delack, "TCP delayed-ACK timer");
-    ps_check_timer(c, &t->t_conn, "TCP connection timer");
-    ps_check_timer(c, &t->t_keep, "TCP keepalive timer");
+    ps_check_timer(c, &t->timer, "TCP connection's timer");
+    if (c->failed)
+        return;
+    /* The heap entry stands for the earliest deadline: armed no later. */
+    for (unsigned k = 0; k < PS_TCPT_COUNT && !c->failed; k++)
+        if (ps_tcp_timer_on(t, k) && (!t->timer.armed || t->timer.when > t->due[k]))
+            ps_check_fail(c, "TCP socket %u (%s): timer %u due at %llu but the heap entry is %s %llu", fd, st, k,
+                          (unsigned long long)t->due[k], t->timer.armed ? "at" : "off, was",
+                          (unsigned long long)t->timer.when);
     if (c->failed)
         return;
     bool connected = ep->flags & PS_EP_CONNECTED, listening = ep->flags & PS_EP_LISTEN;
@@ -255,7 +263,7 @@ static void check_tcb(struct ps_check *c, const struct ps_sock *sk, struct censu
         return;
     }
     if (t->state == PS_TCPS_SYN_SENT || t->state == PS_TCPS_SYN_RECEIVED) {
-        if (!t->t_rexmit.armed)
+        if (!ps_tcp_timer_on(t, PS_TCPT_REXMIT))
             ps_check_fail(c, "TCP socket %u (%s): no retransmission timer", fd, st);
         else if (t->state == PS_TCPS_SYN_RECEIVED && t->passive && (!t->parent || t->in_acceptq))
             ps_check_fail(c, "TCP socket %u: a half-open child not on its listener's queue", fd);

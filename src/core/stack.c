@@ -82,6 +82,7 @@ static bool config_valid(const struct ps_config *c)
            c->arp_queue_len > 0 && c->reasm_max_frags > 0 && c->default_ttl > 0 && c->max_sockets > 0 &&
            c->ephemeral_lo > 0 && c->ephemeral_lo <= c->ephemeral_hi &&
            c->tcp_rto_min_ms > 0 && c->tcp_rto_min_ms <= c->tcp_rto_max_ms && c->tcp_rto_initial_ms > 0 &&
+           c->tcp_rto_max_ms <= PS_TCP_RTO_LIMIT_MS && c->tcp_rto_initial_ms <= PS_TCP_RTO_LIMIT_MS &&
            c->tcp_delack_ms <= 500 && c->tcp_keepidle_s >= 1 && c->tcp_keepidle_s <= PS_TCP_KEEPIDLE_MAX_S &&
            c->tcp_keepintvl_s >= 1 && c->tcp_keepintvl_s <= PS_TCP_KEEPINTVL_MAX_S && c->tcp_keepcnt >= 1 &&
            c->tcp_keepcnt <= PS_TCP_KEEPCNT_MAX && c->tcp_user_timeout_ms <= PS_TCP_USER_TIMEOUT_MAX_MS &&

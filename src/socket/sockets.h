@@ -33,16 +33,16 @@ struct ps_stream {
 };
 
 struct ps_sock {
-    bool used;
-    bool hidden; /* used by a connection without a socket number */
     struct ps_sock *dead_next; /* freed, on the reap list (ps_sockets_reap) */
-    int type; /* PS_SOCK_STREAM / PS_SOCK_DGRAM */
-    int fd;
     ps_sock_event_fn cb;
     void *cb_ctx;
+    int fd;
     /* Options the socket layer keeps for every type. */
     unsigned sndbuf;
     struct ps_linger linger;
+    uint8_t type; /* PS_SOCK_STREAM / PS_SOCK_DGRAM */
+    bool used;
+    bool hidden; /* used by a connection without a socket number */
     bool nodelay;
     union {
         struct ps_udp_pcb udp;     /* PS_SOCK_DGRAM */

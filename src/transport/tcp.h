@@ -75,12 +75,22 @@ enum ps_tcp_state {
 
 struct ps_tcb;
 
+/* A connection's timers (tcp_timer.c): each is a deadline in the block,
+ * and one entry of the stack's timer heap stands for the earliest. */
+enum ps_tcp_timer_kind {
+    PS_TCPT_REXMIT, /* retransmission, or persist (the two never run together) */
+    PS_TCPT_DELACK, /* delayed ACK */
+    PS_TCPT_CONN,   /* TIME_WAIT (2*MSL), FIN_WAIT_2 timeout */
+    PS_TCPT_KEEP,   /* keepalive (tcp_keepalive.c) */
+    PS_TCPT_COUNT
+};
+
 /* Congestion control: one ops struct per algorithm (tcp_cc_*.c).  State
  * lives in the block's cc fields. */
 struct ps_tcp_cc_ops {
     const char *name;
     void (*init)(struct ps_tcb *tcb);             /* at establishment */
-    void (*ack)(struct ps_tcb *tcb, uint32_t acked); /* SND.UNA advanced */
+    void (*ack)(struct ps_tcb *tcb, uint32_t acked, ps_time_t now); /* SND.UNA advanced */
     void (*dupack)(struct ps_tcb *tcb);           /* a duplicate ACK */
     void (*timeout)(struct ps_tcb *tcb);          /* the RTO fired */
 };
@@ -105,36 +115,41 @@ struct ps_tcp_ooo {
     uint32_t start, end; /* [start, end) in sequence space */
 };
 
+/* The connection block.  Ordered by size, flags as bit-fields: with
+ * 10,000 connections every byte here is 10 KB (docs/DESIGN.md, memory). */
 struct ps_tcb {
     struct ps_endpoint ep;   /* binding and demux (ports.h); first member */
-    enum ps_tcp_state state;
-    /* Options the socket layer sets. */
-    unsigned rcvbuf, sndbuf; /* ring sizes, bytes */
-    uint8_t ttl;             /* 0 = stack default */
-    bool nodelay;            /* TCP_NODELAY */
-    /* Life cycle. */
-    bool passive;            /* created by a listener (SYN_RECEIVED child) */
-    bool rings_later;        /* a half-open child: rings when the handshake ends */
-    bool orphan;             /* the socket was closed; TCP finishes alone */
-    bool connect_pending;    /* connect() said EINPROGRESS; not yet told */
-    bool event_queued;       /* on the stack's deferred-event list */
-    bool out_queued;         /* in the stack's deferred-output queue */
-    bool shut_rd;            /* shutdown(SHUT_RD) */
-    bool fin_queued;         /* close/shutdown(SHUT_WR): FIN after the data */
-    bool fin_rcvd;           /* the peer's FIN is in (EOF after the data) */
-    bool ever_connected;
-    int error;               /* pending error (positive errno), 0 = none */
-    int soft_error;          /* last ICMP soft error, reported on timeout */
     struct ps_tcb *ev_next;  /* deferred-event list */
-    /* Listener (LISTEN) and child links. */
+    /* Listener and child links. */
     struct ps_tcb *parent;   /* the listener of a child not yet accepted */
     struct ps_tcb *lq_next;  /* in the parent's synq or acceptq */
-    bool in_acceptq;         /* which of the two */
-    bool acked_early;        /* handshake ACK came while the accept queue was full */
-    struct ps_tcb *synq, *acceptq, *acceptq_tail;
-    unsigned synq_len, acceptq_len, backlog;
-    /* TIME_WAIT list (oldest first). */
-    struct ps_tcb *tw_prev, *tw_next;
+    struct ps_tcb *tw_prev, *tw_next; /* TIME_WAIT list (oldest first) */
+    /* Out-of-order ranges: cfg.tcp_ooo_max entries allocated at the first
+     * out-of-order arrival, freed once the holes are filled (an idle
+     * connection holds none; ps_tcp_ranges_* in tcp_sack.c). */
+    struct ps_tcp_ooo *ooo;
+    struct ps_tcp_ooo *sacked; /* scoreboard: SACKed ranges above SND.UNA, sorted;
+                                * PS_TCP_SACK_SLOTS entries while any, else NULL */
+    const struct ps_tcp_cc_ops *cc;
+    struct ps_ring snd, rcv;
+    /* Timers: due[k] is kind k's deadline (PS_TIME_NEVER: off); `timer`
+     * is armed at or before the earliest of them whenever any is on. */
+    struct ps_timer timer;
+    ps_time_t due[PS_TCPT_COUNT];
+    ps_time_t ts_recent_age; /* when TS.Recent was taken (PAWS) */
+    ps_time_t rtt_start;     /* the timed segment left (no timestamps) */
+    ps_time_t last_rcv;      /* the last acceptable segment from the peer (keepalive) */
+    ps_time_t ut_since;      /* unacked data outstanding, without progress, since */
+    /* PS_TCP_INFO figures (tcp_info.c). */
+    uint64_t bytes_in, acked_total, sent_total;
+    union {
+        struct ps_tcp_cubic cubic; /* a connection: CUBIC (tcp_cc_cubic.c) */
+        struct {                   /* a listener (tcp_listen.c), zeroed by listen() */
+            struct ps_tcb *synq, *acceptq, *acceptq_tail;
+            uint32_t synq_len, acceptq_len, backlog;
+            ps_time_t synq_overflow_at; /* last half-open overflow (SYN cookies), 0 = never */
+        };
+    };
     /* Send sequence space (RFC 9293 3.3.1). */
     uint32_t iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
     uint32_t snd_wnd, max_sndwnd;
@@ -142,81 +157,72 @@ struct ps_tcb {
     uint32_t fin_seq;        /* sequence number of our FIN once queued */
     /* Receive sequence space. */
     uint32_t irs, rcv_nxt, rcv_adv; /* rcv_adv: right edge advertised */
-    bool ooo_fin;            /* a FIN seen beyond a hole, at ooo_fin_seq */
-    uint32_t ooo_fin_seq;
-    uint16_t nooo;
-    /* Out-of-order ranges: cfg.tcp_ooo_max entries allocated at the first
-     * out-of-order arrival, freed once the holes are filled (an idle
-     * connection holds none; ps_tcp_ranges_* in tcp_sack.c). */
-    struct ps_tcp_ooo *ooo;
-    struct ps_ring snd, rcv;
-    /* Options (RFC 7323, RFC 2018). */
-    uint16_t mss;            /* what we may send (peer's MSS, our MTU) */
-    uint16_t rcv_mss;        /* what we advertised */
-    uint8_t snd_wscale, rcv_wscale;
-    bool ws_ok, ts_ok, sack_ok;
-    bool tso;                /* the route's interface cuts super-segments */
+    uint32_t ooo_fin_seq;    /* a FIN seen beyond a hole (ooo_fin) */
+    /* Options (RFC 7323). */
     uint32_t ts_recent;      /* TS.Recent */
-    ps_time_t ts_recent_age;
     uint32_t ts_offset;      /* TSval offset, keyed per address pair (tcp_isn.c) */
     uint32_t last_ack_sent;
-    /* Retransmission (RFC 6298). */
-    ps_time_t srtt, rttvar, rto; /* us; srtt 0 = no sample yet */
+    /* Retransmission (RFC 6298), us (up to 71 minutes; the RTO's bound
+     * is at most an hour): srtt 0 = no sample yet. */
+    uint32_t srtt, rttvar, rto;
     uint32_t rtt_seq;        /* timed segment (no timestamps) */
-    ps_time_t rtt_start;
-    bool rtt_timing;
-    uint8_t retries;         /* consecutive timeouts */
-    bool persist;            /* the rexmit timer is the persist timer */
-    bool sws_override;       /* output: the persist timer fired, send what the window allows */
-    uint8_t persist_shift;
-    uint8_t wnd_probes;      /* zero-window probes since SND.UNA last moved (saturates) */
-    /* Congestion control. */
-    const struct ps_tcp_cc_ops *cc;
+    /* Congestion control and loss recovery (RFC 2018, 6675, 6937). */
     uint32_t cwnd, ssthresh, bytes_acked, recover;
-    uint8_t dupacks;
-    bool in_recovery;
-    bool rexmit_one;         /* output: resend one segment at SND.UNA */
-    /* SACK and recovery (RFC 2018, 6675, 6937) */
-    struct ps_tcp_ooo *sacked; /* scoreboard: SACKed ranges above SND.UNA, sorted;
-                                * PS_TCP_SACK_SLOTS entries while any, else NULL */
-    uint16_t nsacked;
-    uint8_t nsack_recent;    /* receiver: entries in sack_recent */
-    bool dsack_pending;      /* receiver: report [dsack_start, dsack_end) first (RFC 2883) */
-    bool rto_check;          /* the next new ACK tells whether the RTO was spurious */
     uint32_t sack_recent[PS_TCP_SACK_RECENT]; /* receiver: latest out-of-order arrivals, newest first */
     uint32_t dsack_start, dsack_end;
     uint32_t sack_newly;     /* bytes newly SACKed by the ACK in hand */
     uint32_t high_rxt;       /* RFC 6675 HighRxt: retransmitted up to here */
     uint32_t prr_delivered, prr_out, recover_fs; /* RFC 6937 */
     uint32_t rto_tsval;      /* TSval of the first retransmission after an RTO */
-    /* ACK policy. */
-    bool ack_now;
     uint32_t rcv_unacked;    /* bytes received since our last ACK */
+    uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = off */
+    uint32_t acct_una, acct_max; /* sequence numbers already counted (tcp_info.c) */
+    uint32_t retransmits, segs_in, segs_out; /* PS_TCP_INFO */
+    uint32_t rcvbuf, sndbuf; /* ring sizes the socket layer set, bytes */
+    int16_t error;           /* pending error (positive errno), 0 = none */
+    int16_t soft_error;      /* last ICMP soft error, reported on timeout */
+    uint16_t nooo, nsacked;  /* entries in ooo, sacked */
+    uint16_t mss;            /* what we may send (peer's MSS, our MTU) */
+    uint16_t rcv_mss;        /* what we advertised */
+    uint16_t keep_idle_s, keep_intvl_s; /* TCP_KEEPIDLE, TCP_KEEPINTVL */
+    uint8_t state;           /* enum ps_tcp_state */
+    uint8_t ttl;             /* 0 = stack default */
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t retries;         /* consecutive timeouts */
+    uint8_t persist_shift;
+    uint8_t wnd_probes;      /* zero-window probes since SND.UNA last moved (saturates) */
+    uint8_t dupacks;
+    uint8_t nsack_recent;    /* receiver: entries in sack_recent */
     uint8_t quickack;        /* segments still ACKed at once (start-up) */
-    /* Timers. */
-    struct ps_timer t_rexmit;  /* retransmission or persist */
-    struct ps_timer t_delack;
-    struct ps_timer t_conn;    /* TIME_WAIT, FIN_WAIT_2 */
-    ps_time_t tw_since;
-    /* Figures. */
-    uint64_t bytes_in, bytes_out, retransmits;
-    /* SYN cookies (tcp_syncookie.c): a listener's last half-open overflow. */
-    ps_time_t synq_overflow_at; /* 0 = never */
-    /* CUBIC, keepalive, user timeout and PS_TCP_INFO figures
-     * (tcp_cc_cubic.c, tcp_keepalive.c, tcp_info.c). */
-    struct ps_stack *stack;  /* the owner (congestion control reads its clock) */
-    struct ps_tcp_cubic cubic;
-    struct ps_timer t_keep;  /* keepalive */
-    bool keepalive;          /* SO_KEEPALIVE */
     uint8_t keep_probes;     /* keepalive probes sent, unanswered */
     uint8_t keep_cnt;        /* TCP_KEEPCNT */
-    uint16_t keep_idle_s, keep_intvl_s; /* TCP_KEEPIDLE, TCP_KEEPINTVL */
-    uint32_t user_timeout_ms; /* TCP_USER_TIMEOUT, 0 = off */
-    ps_time_t last_rcv;      /* the last acceptable segment from the peer */
-    ps_time_t ut_since;      /* unacked data outstanding, without progress, since */
-    bool acct_started;       /* the counters below follow SND.UNA / SND.MAX */
-    uint32_t acct_una, acct_max; /* sequence numbers already counted */
-    uint64_t acked_total, sent_total, segs_in, segs_out;
+    /* Life cycle. */
+    bool nodelay : 1;        /* TCP_NODELAY */
+    bool passive : 1;        /* created by a listener (SYN_RECEIVED child) */
+    bool rings_later : 1;    /* a half-open child: rings when the handshake ends */
+    bool orphan : 1;         /* the socket was closed; TCP finishes alone */
+    bool connect_pending : 1; /* connect() said EINPROGRESS; not yet told */
+    bool event_queued : 1;   /* on the stack's deferred-event list */
+    bool out_queued : 1;     /* in the stack's deferred-output queue */
+    bool shut_rd : 1;        /* shutdown(SHUT_RD) */
+    bool fin_queued : 1;     /* close/shutdown(SHUT_WR): FIN after the data */
+    bool fin_rcvd : 1;       /* the peer's FIN is in (EOF after the data) */
+    bool ever_connected : 1;
+    bool in_acceptq : 1;     /* a child: on the accept queue, not the half-open one */
+    bool acked_early : 1;    /* handshake ACK came while the accept queue was full */
+    bool ooo_fin : 1;        /* a FIN seen beyond a hole, at ooo_fin_seq */
+    bool ws_ok : 1, ts_ok : 1, sack_ok : 1; /* options in use */
+    bool tso : 1;            /* the route's interface cuts super-segments */
+    bool rtt_timing : 1;     /* rtt_seq is timed */
+    bool persist : 1;        /* the rexmit timer is the persist timer */
+    bool sws_override : 1;   /* output: the persist timer fired, send what the window allows */
+    bool in_recovery : 1;
+    bool rexmit_one : 1;     /* output: resend one segment at SND.UNA */
+    bool dsack_pending : 1;  /* receiver: report [dsack_start, dsack_end) first (RFC 2883) */
+    bool rto_check : 1;      /* the next new ACK tells whether the RTO was spurious */
+    bool ack_now : 1;
+    bool keepalive : 1;      /* SO_KEEPALIVE */
+    bool acct_started : 1;   /* acct_una / acct_max follow SND.UNA / SND.MAX */
 };
 
 /* What TCP tells the socket layer. */
@@ -447,7 +453,8 @@ void ps_tcp_keep_start(struct ps_stack *s, struct ps_tcb *tcb);
 void ps_tcp_keep_arm(struct ps_stack *s, struct ps_tcb *tcb);
 /* An acceptable segment came from the peer: it is alive. */
 void ps_tcp_keep_rcvd(struct ps_stack *s, struct ps_tcb *tcb);
-void ps_tcp_keep_fire(struct ps_stack *s, struct ps_timer *t);
+/* The keepalive deadline came (tcp_timer.c calls it). */
+void ps_tcp_keep_fire(struct ps_stack *s, struct ps_tcb *tcb);
 /* User timeout: the latest time the retransmission timer may fire at
  * (`when` unchanged when off); and whether it has run out. */
 ps_time_t ps_tcp_user_timeout_clamp(const struct ps_stack *s, const struct ps_tcb *tcb, ps_time_t when);
@@ -461,7 +468,15 @@ void ps_tcp_info_fill(struct ps_tcb *tcb, struct ps_tcp_info *ti);
 
 /* ---- tcp_timer.c -------------------------------------------------------------- */
 void ps_tcp_timers_init(struct ps_tcb *tcb);
+/* Every timer of the connection off (its heap entry leaves the heap). */
 void ps_tcp_timers_cancel(struct ps_stack *s, struct ps_tcb *tcb);
+/* Arm (or move) timer k to fire at `when`; stop it. */
+void ps_tcp_timer_set(struct ps_stack *s, struct ps_tcb *tcb, enum ps_tcp_timer_kind k, ps_time_t when);
+void ps_tcp_timer_stop(struct ps_stack *s, struct ps_tcb *tcb, enum ps_tcp_timer_kind k);
+static inline bool ps_tcp_timer_on(const struct ps_tcb *tcb, enum ps_tcp_timer_kind k)
+{
+    return tcb->due[k] != PS_TIME_NEVER;
+}
 /* (Re)arm the retransmission timer at the current RTO. */
 void ps_tcp_rexmit_arm(struct ps_stack *s, struct ps_tcb *tcb);
 void ps_tcp_rexmit_stop(struct ps_stack *s, struct ps_tcb *tcb);

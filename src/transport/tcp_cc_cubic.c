@@ -128,10 +128,9 @@ static void epoch_start(struct ps_tcb *tcb, ps_time_t now)
 }
 
 /* Congestion avoidance: one ACK of `acked` new bytes. */
-static void cubic_avoid(struct ps_tcb *tcb, uint32_t acked)
+static void cubic_avoid(struct ps_tcb *tcb, uint32_t acked, ps_time_t now)
 {
     struct ps_tcp_cubic *c = &tcb->cubic;
-    ps_time_t now = ps_stack_now(tcb->stack);
     if (!c->epoch_valid)
         epoch_start(tcb, now);
     uint32_t mss = ps_tcp_eff_mss(tcb);
@@ -168,15 +167,15 @@ static void cubic_avoid(struct ps_tcb *tcb, uint32_t acked)
     tcb->cwnd = grown > CUBIC_CWND_MAX ? CUBIC_CWND_MAX : (uint32_t)grown;
 }
 
-static void cubic_ack(struct ps_tcb *tcb, uint32_t acked)
+static void cubic_ack(struct ps_tcb *tcb, uint32_t acked, ps_time_t now)
 {
     if (tcb->in_recovery || tcb->cwnd < tcb->ssthresh) {
         /* NewReno's recovery (partial and full ACKs) and slow start. */
-        ps_tcp_cc_newreno.ack(tcb, acked);
+        ps_tcp_cc_newreno.ack(tcb, acked, now);
         return;
     }
     tcb->dupacks = 0;
-    cubic_avoid(tcb, acked);
+    cubic_avoid(tcb, acked, now);
 }
 
 /* A congestion event: ssthresh from beta, W_max with fast convergence. */

@@ -26,8 +26,9 @@ static void nr_init(struct ps_tcb *tcb)
     tcb->recover = tcb->snd_una;
 }
 
-static void nr_ack(struct ps_tcb *tcb, uint32_t acked)
+static void nr_ack(struct ps_tcb *tcb, uint32_t acked, ps_time_t now)
 {
+    (void)now;
     uint32_t mss = ps_tcp_eff_mss(tcb);
     if (tcb->in_recovery) {
         if (ps_seq_geq(tcb->snd_una, tcb->recover)) {

@@ -124,7 +124,7 @@ static void syn_sent(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_ipv
         /* Simultaneous open (RFC 9293 3.5, figure 7): answer SYN-ACK. */
         ps_tcp_set_state(s, tcb, PS_TCPS_SYN_RECEIVED);
         tcb->snd_nxt = tcb->iss;
-        ps_stack_timer_cancel(s, &tcb->t_rexmit);
+        ps_tcp_timer_stop(s, tcb, PS_TCPT_REXMIT);
         ps_tcp_output(s, tcb);
         return;
     }

@@ -26,11 +26,9 @@
 #include "core/stack_impl.h"
 #include "transport/tcp.h"
 
-#define TCB_OF_KEEP(t) ((struct ps_tcb *)(void *)((char *)(t) - offsetof(struct ps_tcb, t_keep)))
 
 void ps_tcp_opts_init(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    tcb->stack = s;
     const struct ps_tcp_cc_ops *cc = ps_tcp_cc_find(s->cfg.tcp_congestion);
     tcb->cc = cc ? cc : &ps_tcp_cc_cubic;
     tcb->keepalive = false;
@@ -59,11 +57,11 @@ static bool keep_state(const struct ps_tcb *tcb)
 void ps_tcp_keep_arm(struct ps_stack *s, struct ps_tcb *tcb)
 {
     if (!tcb->keepalive || !keep_state(tcb)) {
-        ps_stack_timer_cancel(s, &tcb->t_keep);
+        ps_tcp_timer_stop(s, tcb, PS_TCPT_KEEP);
         return;
     }
     ps_time_t at = tcb->last_rcv + PS_SEC((ps_time_t)tcb->keep_idle_s);
-    ps_stack_timer_arm(s, &tcb->t_keep, at > s->now ? at : s->now);
+    ps_tcp_timer_set(s, tcb, PS_TCPT_KEEP, at > s->now ? at : s->now);
 }
 
 void ps_tcp_keep_start(struct ps_stack *s, struct ps_tcb *tcb)
@@ -86,9 +84,8 @@ static int timeout_error(const struct ps_tcb *tcb)
     return tcb->soft_error ? tcb->soft_error : ETIMEDOUT;
 }
 
-void ps_tcp_keep_fire(struct ps_stack *s, struct ps_timer *t)
+void ps_tcp_keep_fire(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    struct ps_tcb *tcb = TCB_OF_KEEP(t);
     if (!tcb->keepalive || !keep_state(tcb))
         return;
     ps_time_t intvl = PS_SEC((ps_time_t)tcb->keep_intvl_s);
@@ -96,12 +93,12 @@ void ps_tcp_keep_fire(struct ps_stack *s, struct ps_timer *t)
     if (tcb->snd_una != tcb->snd_max || tcb->snd.len > 0) {
         /* Data on its way or waiting: the retransmission and persist
          * timers look after the peer; look again later. */
-        ps_stack_timer_arm(s, &tcb->t_keep, s->now + intvl);
+        ps_tcp_timer_set(s, tcb, PS_TCPT_KEEP, s->now + intvl);
         return;
     }
     ps_time_t idle = s->now - tcb->last_rcv;
     if (idle < idle_max) {
-        ps_stack_timer_arm(s, &tcb->t_keep, tcb->last_rcv + idle_max);
+        ps_tcp_timer_set(s, tcb, PS_TCPT_KEEP, tcb->last_rcv + idle_max);
         return;
     }
     bool dead = tcb->user_timeout_ms ? (tcb->keep_probes > 0 && idle >= PS_MS((ps_time_t)tcb->user_timeout_ms))
@@ -116,7 +113,7 @@ void ps_tcp_keep_fire(struct ps_stack *s, struct ps_timer *t)
     PS_STAT_INC(s, tcp_keepalive_probes);
     if (tcb->keep_probes < UINT8_MAX)
         tcb->keep_probes++;
-    ps_stack_timer_arm(s, &tcb->t_keep, s->now + intvl);
+    ps_tcp_timer_set(s, tcb, PS_TCPT_KEEP, s->now + intvl);
     ps_tcp_flush_events(s);
 }
 

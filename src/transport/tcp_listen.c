@@ -28,6 +28,11 @@ int ps_tcp_listen(struct ps_stack *s, struct ps_tcb *tcb, int backlog)
             return rc;
         tcb->state = PS_TCPS_LISTEN;
         tcb->error = 0;
+        /* The queues share their place with CUBIC's state (tcp.h), which
+         * a connection that failed before may have left. */
+        tcb->synq = tcb->acceptq = tcb->acceptq_tail = NULL;
+        tcb->synq_len = tcb->acceptq_len = 0;
+        tcb->synq_overflow_at = 0;
     }
     /* As Linux: a backlog out of range is clamped, not refused. */
     unsigned max = s->cfg.tcp_backlog_max ? s->cfg.tcp_backlog_max : 1;

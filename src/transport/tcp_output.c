@@ -135,7 +135,7 @@ static int xmit(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, uint32_t l
         tcb->last_ack_sent = tcb->rcv_nxt;
         tcb->ack_now = false;
         tcb->rcv_unacked = 0;
-        ps_stack_timer_cancel(s, &tcb->t_delack);
+        ps_tcp_timer_stop(s, tcb, PS_TCPT_DELACK);
     }
     return rc == -ENOBUFS || (rc == -EMSGSIZE && segs > 1) ? rc : 0;
 }
@@ -194,7 +194,7 @@ static void sack_rexmit(struct ps_stack *s, struct ps_tcb *tcb, bool unlost_ok)
         PS_STAT_INC(s, tcp_retransmits);
         PS_STAT_INC(s, tcp_sack_retransmits);
         tcb->rtt_timing = false; /* Karn */
-        if (!tcb->t_rexmit.armed)
+        if (!ps_tcp_timer_on(tcb, PS_TCPT_REXMIT))
             ps_tcp_rexmit_arm(s, tcb);
     }
 }
@@ -220,7 +220,7 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
             xmit(s, tcb, tcb->iss, 0, f);
             tcb->snd_nxt = tcb->iss + 1;
             tcb->snd_max = ps_seq_max(tcb->snd_max, tcb->snd_nxt);
-            if (!tcb->t_rexmit.armed)
+            if (!ps_tcp_timer_on(tcb, PS_TCPT_REXMIT))
                 ps_tcp_rexmit_arm(s, tcb);
             return;
         }
@@ -310,7 +310,6 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
         tcb->snd_nxt += len + (fin ? 1 : 0);
         if (ps_tcp_sack_recovering(tcb))
             tcb->prr_out += len + (fin ? 1 : 0);
-        tcb->bytes_out += rexmit ? 0 : len;
         if (ps_seq_gt(tcb->snd_nxt, tcb->snd_max)) {
             /* Time one new segment per RTT when timestamps are off. */
             if (!tcb->ts_ok && !tcb->rtt_timing && !rexmit) {
@@ -320,7 +319,7 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
             }
             tcb->snd_max = tcb->snd_nxt;
         }
-        if ((len || fin) && !tcb->t_rexmit.armed)
+        if ((len || fin) && !ps_tcp_timer_on(tcb, PS_TCPT_REXMIT))
             ps_tcp_rexmit_arm(s, tcb);
         else if ((len || fin) && tcb->persist)
             ps_tcp_rexmit_arm(s, tcb);
@@ -337,7 +336,7 @@ void ps_tcp_output(struct ps_stack *s, struct ps_tcb *tcb)
      * tcp_output arms its persist timer). */
     uint32_t off = tcb->snd_nxt - tcb->sb_seq;
     bool waiting = (off < tcb->snd.len) || (tcb->fin_queued && ps_seq_leq(tcb->snd_nxt, tcb->fin_seq));
-    if (waiting && (tcb->snd_wnd == 0 || tcb->snd_una == tcb->snd_max) && !tcb->t_rexmit.armed)
+    if (waiting && (tcb->snd_wnd == 0 || tcb->snd_una == tcb->snd_max) && !ps_tcp_timer_on(tcb, PS_TCPT_REXMIT))
         ps_tcp_persist_arm(s, tcb);
 }
 

@@ -400,7 +400,7 @@ static bool can_enter(const struct ps_tcb *tcb)
 void ps_tcp_loss_ack(struct ps_stack *s, struct ps_tcb *tcb, uint32_t acked)
 {
     if (!tcb->sack_ok) {
-        tcb->cc->ack(tcb, acked);
+        tcb->cc->ack(tcb, acked, s->now);
         return;
     }
     sb_trim(s, tcb);
@@ -416,7 +416,7 @@ void ps_tcp_loss_ack(struct ps_stack *s, struct ps_tcb *tcb, uint32_t acked)
             return;
         }
     } else {
-        tcb->cc->ack(tcb, acked);
+        tcb->cc->ack(tcb, acked, s->now);
     }
     /* A cumulative ACK may itself show a loss (SACKs above SND.UNA). */
     if (!tcb->in_recovery && can_enter(tcb))

@@ -231,7 +231,8 @@ int ps_tcb_start(struct ps_stack *s, struct ps_tcb *tcb, ps_ip4_t laddr, ps_ip4_
     tcb->quickack = 16;
     tcb->ack_now = false;
     tcb->rcv_unacked = 0;
-    tcb->bytes_in = tcb->bytes_out = tcb->retransmits = 0;
+    tcb->bytes_in = 0;
+    tcb->retransmits = 0;
     tcb->cwnd = 0;
     /* tcb->cc stays the socket's choice (PS_TCP_CONGESTION). */
     tcb->acct_started = false; /* PS_TCP_INFO counters (tcp_info.c) */

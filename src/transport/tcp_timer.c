@@ -1,10 +1,17 @@
 /*
  * TCP timers: retransmission (RFC 6298, Karn's rule, exponential
  * backoff), the persist timer for a zero window (RFC 9293 3.8.6.1), the
- * delayed-ACK timer, TIME_WAIT (2*MSL) and the FIN_WAIT_2 timeout.  Each
- * block embeds three timers of the stack's pairing heap: t_rexmit (which
- * doubles as the persist timer: the two never run together), t_delack and
- * t_conn.
+ * delayed-ACK timer, TIME_WAIT (2*MSL) and the FIN_WAIT_2 timeout, and
+ * the dispatch of keepalive's (tcp_keepalive.c).
+ *
+ * A block keeps one deadline per kind (tcb->due) and a single entry in
+ * the stack's timer heap, armed at or before the earliest deadline.  It is
+ * moved only to an earlier time: a deadline pushed back (the RTO restarted
+ * by each ACK) or stopped (the delayed ACK answered) leaves the entry
+ * where it is, and when it fires early it re-arms at the earliest
+ * deadline left.  A bulk transfer restarts its RTO at every ACK without a
+ * heap operation, and an idle connection costs one 48-byte heap entry,
+ * not four.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -13,7 +20,33 @@
 #include "transport/tcp.h"
 #include "transport/tcp_seq.h"
 
-#define TCB_OF(t, field) ((struct ps_tcb *)(void *)((char *)(t) - offsetof(struct ps_tcb, field)))
+#define TCB_OF_TIMER(t) ((struct ps_tcb *)(void *)((char *)(t) - offsetof(struct ps_tcb, timer)))
+
+static ps_time_t earliest(const struct ps_tcb *tcb)
+{
+    ps_time_t m = PS_TIME_NEVER;
+    for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
+        if (tcb->due[k] < m)
+            m = tcb->due[k];
+    return m;
+}
+
+void ps_tcp_timer_set(struct ps_stack *s, struct ps_tcb *tcb, enum ps_tcp_timer_kind k, ps_time_t when)
+{
+    tcb->due[k] = when;
+    if (!tcb->timer.armed || when < tcb->timer.when)
+        ps_stack_timer_arm(s, &tcb->timer, when);
+}
+
+void ps_tcp_timer_stop(struct ps_stack *s, struct ps_tcb *tcb, enum ps_tcp_timer_kind k)
+{
+    if (tcb->due[k] == PS_TIME_NEVER)
+        return;
+    tcb->due[k] = PS_TIME_NEVER;
+    /* Nothing left: off the heap, so an idle stack has no deadline. */
+    if (earliest(tcb) == PS_TIME_NEVER)
+        ps_stack_timer_cancel(s, &tcb->timer);
+}
 
 static ps_time_t clamp_rto(const struct ps_stack *s, ps_time_t rto)
 {
@@ -46,31 +79,31 @@ void ps_tcp_rexmit_arm(struct ps_stack *s, struct ps_tcb *tcb)
      * the timeout. */
     if (tcb->retries == 0)
         tcb->ut_since = s->now;
-    ps_stack_timer_arm(s, &tcb->t_rexmit, ps_tcp_user_timeout_clamp(s, tcb, s->now + tcb->rto));
+    ps_tcp_timer_set(s, tcb, PS_TCPT_REXMIT, ps_tcp_user_timeout_clamp(s, tcb, s->now + tcb->rto));
 }
 
 void ps_tcp_rexmit_stop(struct ps_stack *s, struct ps_tcb *tcb)
 {
     tcb->persist = false;
-    ps_stack_timer_cancel(s, &tcb->t_rexmit);
+    ps_tcp_timer_stop(s, tcb, PS_TCPT_REXMIT);
 }
 
 void ps_tcp_persist_arm(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    if (tcb->t_rexmit.armed)
+    if (ps_tcp_timer_on(tcb, PS_TCPT_REXMIT))
         return;
     tcb->persist = true;
     ps_time_t base = tcb->srtt ? clamp_rto(s, tcb->srtt + 4 * tcb->rttvar) : tcb->rto;
     ps_time_t when = base << (tcb->persist_shift < 10 ? tcb->persist_shift : 10);
     /* The persist interval backs off like the RTO, between 200 ms and the
      * maximum (Linux uses the same bounds). */
-    ps_stack_timer_arm(s, &tcb->t_rexmit, s->now + clamp_rto(s, when));
+    ps_tcp_timer_set(s, tcb, PS_TCPT_REXMIT, s->now + clamp_rto(s, when));
 }
 
 void ps_tcp_delack_arm(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    if (!tcb->t_delack.armed)
-        ps_stack_timer_arm(s, &tcb->t_delack, s->now + PS_MS(s->cfg.tcp_delack_ms));
+    if (!ps_tcp_timer_on(tcb, PS_TCPT_DELACK))
+        ps_tcp_timer_set(s, tcb, PS_TCPT_DELACK, s->now + PS_MS(s->cfg.tcp_delack_ms));
 }
 
 /* ---- retransmission and persist ------------------------------------------------ */
@@ -127,9 +160,8 @@ static void persist_fire(struct ps_stack *s, struct ps_tcb *tcb)
     ps_tcp_persist_arm(s, tcb);
 }
 
-static void rexmit_fire(struct ps_stack *s, struct ps_timer *t)
+static void rexmit_fire(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    struct ps_tcb *tcb = TCB_OF(t, t_rexmit);
     if (tcb->persist) {
         persist_fire(s, tcb);
         ps_tcp_flush_events(s);
@@ -174,16 +206,15 @@ static void rexmit_fire(struct ps_stack *s, struct ps_timer *t)
      * window (RFC 9293 3.8.6.1), and the peer's answer resets the count. */
     tcb->rexmit_one = tcb->snd_wnd == 0 && tcb->state >= PS_TCPS_ESTABLISHED;
     ps_tcp_output(s, tcb);
-    if (!tcb->t_rexmit.armed && tcb->state != PS_TCPS_CLOSED)
+    if (!ps_tcp_timer_on(tcb, PS_TCPT_REXMIT) && tcb->state != PS_TCPS_CLOSED)
         ps_tcp_rexmit_arm(s, tcb);
     ps_tcp_flush_events(s);
 }
 
 /* ---- delayed ACK ------------------------------------------------------------------- */
 
-static void delack_fire(struct ps_stack *s, struct ps_timer *t)
+static void delack_fire(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    struct ps_tcb *tcb = TCB_OF(t, t_delack);
     if (tcb->state == PS_TCPS_CLOSED || tcb->state == PS_TCPS_LISTEN)
         return;
     PS_STAT_INC(s, tcp_delayed_acks);
@@ -194,9 +225,8 @@ static void delack_fire(struct ps_stack *s, struct ps_timer *t)
 
 /* ---- TIME_WAIT and FIN_WAIT_2 ------------------------------------------------------------ */
 
-static void conn_fire(struct ps_stack *s, struct ps_timer *t)
+static void conn_fire(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    struct ps_tcb *tcb = TCB_OF(t, t_conn);
     if (tcb->state == PS_TCPS_FIN_WAIT_2)
         PS_STAT_INC(s, tcp_fin_wait2_timeout);
     if (tcb->state == PS_TCPS_TIME_WAIT || tcb->state == PS_TCPS_FIN_WAIT_2)
@@ -208,7 +238,7 @@ void ps_tcp_timewait_start(struct ps_stack *s, struct ps_tcb *tcb)
 {
     struct ps_tcp *tp = s->tcp;
     ps_tcp_rexmit_stop(s, tcb);
-    ps_stack_timer_cancel(s, &tcb->t_delack);
+    ps_tcp_timer_stop(s, tcb, PS_TCPT_DELACK);
     if (tcb->state != PS_TCPS_TIME_WAIT && tcb->orphan && !tcb->parent) {
         /* Nobody holds the socket: a compact record takes the quadruple
          * (tcp_timewait.c) and the block goes at once, after the ACK of
@@ -232,10 +262,9 @@ void ps_tcp_timewait_start(struct ps_stack *s, struct ps_tcb *tcb)
         /* The buffers are of no more use: free them now. */
         ps_ring_free(&tcb->snd);
         ps_tcp_ranges_free(tcb);
-        tcb->tw_since = s->now;
     }
     /* RFC 9293 3.10.7.4: 2*MSL, restarted by a retransmitted FIN. */
-    ps_stack_timer_arm(s, &tcb->t_conn, s->now + 2 * PS_MS(s->cfg.tcp_msl_ms));
+    ps_tcp_timer_set(s, tcb, PS_TCPT_CONN, s->now + 2 * PS_MS(s->cfg.tcp_msl_ms));
 }
 
 void ps_tcp_finwait2_arm(struct ps_stack *s, struct ps_tcb *tcb)
@@ -244,22 +273,47 @@ void ps_tcp_finwait2_arm(struct ps_stack *s, struct ps_tcb *tcb)
      * time (Linux's tcp_fin_timeout); an open socket may half-close for as
      * long as it likes. */
     if (tcb->state == PS_TCPS_FIN_WAIT_2 && tcb->orphan && s->cfg.tcp_fin_wait2_ms)
-        ps_stack_timer_arm(s, &tcb->t_conn, s->now + PS_MS(s->cfg.tcp_fin_wait2_ms));
+        ps_tcp_timer_set(s, tcb, PS_TCPT_CONN, s->now + PS_MS(s->cfg.tcp_fin_wait2_ms));
+}
+
+/* The heap entry fired: run every kind now due, earliest first (each may
+ * re-arm kinds, or close the connection, which stops them all), then
+ * re-arm at the earliest deadline left. */
+static void tcb_timer_fire(struct ps_stack *s, struct ps_timer *t)
+{
+    static void (*const fire[PS_TCPT_COUNT])(struct ps_stack *, struct ps_tcb *) = {
+        [PS_TCPT_REXMIT] = rexmit_fire,
+        [PS_TCPT_DELACK] = delack_fire,
+        [PS_TCPT_CONN] = conn_fire,
+        [PS_TCPT_KEEP] = ps_tcp_keep_fire, /* tcp_keepalive.c */
+    };
+    struct ps_tcb *tcb = TCB_OF_TIMER(t);
+    for (;;) {
+        unsigned next = PS_TCPT_COUNT;
+        for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
+            if (tcb->due[k] <= s->now && (next == PS_TCPT_COUNT || tcb->due[k] < tcb->due[next]))
+                next = k;
+        if (next == PS_TCPT_COUNT)
+            break;
+        tcb->due[next] = PS_TIME_NEVER;
+        fire[next](s, tcb);
+    }
+    ps_time_t m = earliest(tcb);
+    if (m != PS_TIME_NEVER && !tcb->timer.armed)
+        ps_stack_timer_arm(s, &tcb->timer, m);
 }
 
 void ps_tcp_timers_init(struct ps_tcb *tcb)
 {
-    ps_timer_init(&tcb->t_rexmit, rexmit_fire);
-    ps_timer_init(&tcb->t_delack, delack_fire);
-    ps_timer_init(&tcb->t_conn, conn_fire);
-    ps_timer_init(&tcb->t_keep, ps_tcp_keep_fire); /* tcp_keepalive.c */
+    ps_timer_init(&tcb->timer, tcb_timer_fire);
+    for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
+        tcb->due[k] = PS_TIME_NEVER;
 }
 
 void ps_tcp_timers_cancel(struct ps_stack *s, struct ps_tcb *tcb)
 {
-    ps_stack_timer_cancel(s, &tcb->t_rexmit);
-    ps_stack_timer_cancel(s, &tcb->t_delack);
-    ps_stack_timer_cancel(s, &tcb->t_conn);
-    ps_stack_timer_cancel(s, &tcb->t_keep);
+    ps_stack_timer_cancel(s, &tcb->timer);
+    for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
+        tcb->due[k] = PS_TIME_NEVER;
     tcb->persist = false;
 }

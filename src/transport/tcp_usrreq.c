@@ -228,7 +228,7 @@ bool ps_tcp_close(struct ps_stack *s, struct ps_tcb *tcb, bool abort)
         /* The quadruple stays owned until 2*MSL by a compact record
          * (tcp_timewait.c); the block and its socket entry go now. */
         if (!abort)
-            ps_tcp_tw_create(s, tcb, tcb->t_conn.armed ? tcb->t_conn.when : s->now);
+            ps_tcp_tw_create(s, tcb, ps_tcp_timer_on(tcb, PS_TCPT_CONN) ? tcb->due[PS_TCPT_CONN] : s->now);
         ps_tcb_destroy(s, tcb);
         return false;
     default:

@@ -124,8 +124,8 @@ TEST(catches_data_in_flight_without_a_timer)
     REQUIRE(ps_send(p.w.a, p.cfd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
     expect_holds(p.w.a);
     struct ps_tcb *tcb = &p.w.a->sockets->tab[p.cfd]->u.stream.tcb;
-    REQUIRE(tcb->snd_una != tcb->snd_max && tcb->t_rexmit.armed);
-    ps_stack_timer_cancel(p.w.a, &tcb->t_rexmit);
+    REQUIRE(tcb->snd_una != tcb->snd_max && ps_tcp_timer_on(tcb, PS_TCPT_REXMIT));
+    ps_tcp_timer_stop(p.w.a, tcb, PS_TCPT_REXMIT);
     expect_broken(p.w.a, "without the retransmission timer");
     ps_tcp_rexmit_arm(p.w.a, tcb);
     expect_holds(p.w.a);
