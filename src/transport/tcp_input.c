@@ -182,6 +182,16 @@ static bool ooo_add(struct ps_stack *s, struct ps_tcb *tcb, uint32_t start, uint
     return true;
 }
 
+/* A FIN at `end` ends the stream: out-of-order data held beyond it is no
+ * part of it (only a broken or hostile peer sends any). */
+static void ooo_cut(struct ps_tcb *tcb, uint32_t end)
+{
+    while (tcb->nooo && !ps_seq_lt(tcb->ooo[tcb->nooo - 1].start, end))
+        tcb->nooo--;
+    if (tcb->nooo && ps_seq_gt(tcb->ooo[tcb->nooo - 1].end, end))
+        tcb->ooo[tcb->nooo - 1].end = end;
+}
+
 /* Join every range the new RCV.NXT reaches to the readable data. */
 static bool ooo_merge(struct ps_tcb *tcb)
 {
@@ -240,6 +250,14 @@ static bool receive_text(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, c
         fin = false;
         tcb->ack_now = true;
     }
+    /* A FIN already seen beyond a hole ends the stream where it stands:
+     * nothing past it is taken, and a second FIN elsewhere is ignored. */
+    if (tcb->ooo_fin && ps_seq_gt(seq + n, tcb->ooo_fin_seq)) {
+        n = ps_seq_gt(tcb->ooo_fin_seq, seq) ? tcb->ooo_fin_seq - seq : 0;
+        fin = false;
+    } else if (tcb->ooo_fin && fin && seq + n != tcb->ooo_fin_seq) {
+        fin = false;
+    }
     if (seq != tcb->rcv_nxt) {
         /* Out of order: keep it at its place, ACK at once (RFC 5681 4.2)
          * so the sender sees the duplicate ACK. */
@@ -258,6 +276,7 @@ static bool receive_text(struct ps_stack *s, struct ps_tcb *tcb, uint32_t seq, c
         if (fin) {
             tcb->ooo_fin = true;
             tcb->ooo_fin_seq = seq + n;
+            ooo_cut(tcb, seq + n);
         }
         return false;
     }
