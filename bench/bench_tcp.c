@@ -52,9 +52,10 @@
 #include <portstack/sim.h>
 #include <portstack/socket.h>
 
-/* RFC 5737 addresses. */
-#define IP_A PS_IP4(192, 0, 2, 1)
-#define IP_B PS_IP4(192, 0, 2, 2)
+/* The two-stack world of the tests (IP_A, IP_B: RFC 5737 addresses),
+ * count_state, stat_of, stream_listener; no test harness. */
+#include "../tests/two_hosts.h"
+
 #define T0 PS_SEC(100)
 #define PORT_BULK 5001
 #define PORT_IDLE 5002
@@ -111,46 +112,22 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static long long stat_named(struct ps_stack *s, const char *name)
-{
-    for (unsigned i = 0; i < ps_stats_count(); i++)
-        if (strcmp(ps_stats_name(i), name) == 0)
-            return (long long)ps_stats_get(ps_stack_stats(s), i);
-    return -1;
-}
-
 /* ---- a world: two stacks on one perfect link ------------------------------------------- */
 
-struct world {
-    struct ps_sim *sim;
-    struct ps_sim_link *link;
-    struct ps_stack *a, *b;
-};
-
-static int world_new(struct world *w, unsigned max_sockets, unsigned timewait_max)
+/* a and b (tests/two_hosts.h) on a link with no impairments at all,
+ * with ARP resolved both ways. */
+static int world_new(struct two_hosts *w, unsigned max_sockets, unsigned timewait_max)
 {
-    memset(w, 0, sizeof(*w));
-    struct ps_config cfg;
-    ps_config_default(&cfg);
+    struct ps_config ca, cb;
+    ps_config_default(&ca);
     if (max_sockets)
-        cfg.max_sockets = max_sockets;
+        ca.max_sockets = max_sockets;
     if (timewait_max)
-        cfg.tcp_timewait_max = timewait_max;
-    w->sim = ps_sim_new(42, T0);
-    if (!w->sim)
-        return -1;
-    w->link = ps_sim_link_new(w->sim, NULL); /* no impairments at all */
-    cfg.seed = 1;
-    w->a = ps_stack_new(&cfg, T0);
-    cfg.seed = 2;
-    w->b = ps_stack_new(&cfg, T0);
-    if (!w->link || !w->a || !w->b)
-        return -1;
-    ps_stack_set_name(w->a, "a");
-    ps_stack_set_name(w->b, "b");
-    struct ps_iface *ia = ps_sim_attach(w->link, w->a, "eth0", NULL, 1500);
-    struct ps_iface *ib = ps_sim_attach(w->link, w->b, "eth0", NULL, 1500);
-    if (!ia || !ib || ps_iface_add_addr(ia, IP_A, 24) != 0 || ps_iface_add_addr(ib, IP_B, 24) != 0)
+        ca.tcp_timewait_max = timewait_max;
+    cb = ca;
+    ca.seed = 1;
+    cb.seed = 2;
+    if (!two_hosts_new_at(w, 42, T0, &ca, &cb, NULL))
         return -1;
     /* ARP first, both ways, so that no SYN waits on resolution. */
     ps_icmp_echo_request(w->a, IP_B, 1, 1, 0, NULL, 8);
@@ -158,48 +135,19 @@ static int world_new(struct world *w, unsigned max_sockets, unsigned timewait_ma
     return 0;
 }
 
-static void world_free(struct world *w)
+static void world_free(struct two_hosts *w)
 {
-    if (w->a)
-        ps_stack_free(w->a);
-    if (w->b)
-        ps_stack_free(w->b);
-    if (w->sim)
-        ps_sim_free(w->sim);
+    two_hosts_free(w);
     memset(w, 0, sizeof(*w));
 }
 
 static int listen_on(struct ps_stack *s, uint16_t port)
 {
-    int fd = ps_socket(s, PS_SOCK_STREAM);
-    struct ps_sockaddr_in any = {.addr = 0, .port = port};
-    if (fd < 0 || ps_bind(s, fd, &any) != 0 || ps_listen(s, fd, 4096) != 0)
-        return -1;
-    return fd;
-}
-
-struct count_ctx {
-    const char *state;
-    unsigned n;
-};
-
-static int count_cb(void *ctx, const struct ps_sock_info *i)
-{
-    struct count_ctx *c = ctx;
-    if (i->type == PS_SOCK_STREAM && i->state && strcmp(i->state, c->state) == 0)
-        c->n++;
-    return 0;
-}
-
-static unsigned count_state(struct ps_stack *s, const char *state)
-{
-    struct count_ctx c = {state, 0};
-    ps_socket_foreach(s, count_cb, &c);
-    return c.n;
+    return stream_listener(s, port, 4096);
 }
 
 /* One connection a -> b:port, accepted on lfd; returns 0 and both fds. */
-static int connect_pair(struct world *w, int lfd, uint16_t port, int *cfd, int *afd)
+static int connect_pair(struct two_hosts *w, int lfd, uint16_t port, int *cfd, int *afd)
 {
     *cfd = ps_socket(w->a, PS_SOCK_STREAM);
     if (*cfd < 0)
@@ -317,7 +265,7 @@ struct bulk_result {
 /* One transfer of `total` bytes, from a to b (a_to_b) or from b to a. */
 static int bulk_once(bool a_to_b, uint64_t total, struct bulk_result *res)
 {
-    struct world w;
+    struct two_hosts w;
     if (world_new(&w, 0, 0) != 0) {
         world_free(&w);
         return -1;
@@ -337,7 +285,7 @@ static int bulk_once(bool a_to_b, uint64_t total, struct bulk_result *res)
     ps_socket_set_callback(b.rx_s, b.rx_fd, on_bulk_rx, &b);
     ps_sim_add_poller(w.sim, bulk_fallback, NULL);
     uint64_t f0 = ps_sim_link_stats(w.link)->frames_sent;
-    long long ta0 = stat_named(w.a, "tcp_tx"), tb0 = stat_named(w.b, "tcp_tx");
+    long long ta0 = stat_of(w.a, "tcp_tx"), tb0 = stat_of(w.b, "tcp_tx");
     ps_time_t v0 = ps_sim_now(w.sim);
 
     double c0 = cpu_s(), t0 = wall_s();
@@ -349,9 +297,9 @@ static int bulk_once(bool a_to_b, uint64_t total, struct bulk_result *res)
     res->wall = t1 - t0;
     res->virt = (double)(ps_sim_now(w.sim) - v0) / 1e6;
     res->frames = ps_sim_link_stats(w.link)->frames_sent - f0;
-    res->segs_tx_a = (uint64_t)(stat_named(w.a, "tcp_tx") - ta0);
-    res->segs_tx_b = (uint64_t)(stat_named(w.b, "tcp_tx") - tb0);
-    res->retransmits = (uint64_t)(stat_named(w.a, "tcp_retransmits") + stat_named(w.b, "tcp_retransmits"));
+    res->segs_tx_a = (uint64_t)(stat_of(w.a, "tcp_tx") - ta0);
+    res->segs_tx_b = (uint64_t)(stat_of(w.b, "tcp_tx") - tb0);
+    res->retransmits = (uint64_t)(stat_of(w.a, "tcp_retransmits") + stat_of(w.b, "tcp_retransmits"));
     ps_sim_remove_poller(w.sim, bulk_fallback, NULL);
     cur_bulk = NULL;
     int rc = 0;
@@ -449,7 +397,7 @@ struct idle_set {
 };
 
 /* Open n idle connections a -> b:PORT_IDLE, in batches. */
-static int open_idle(struct world *w, int lfd, struct idle_set *set, unsigned n)
+static int open_idle(struct two_hosts *w, int lfd, struct idle_set *set, unsigned n)
 {
     set->cfd = malloc((n + 1) * sizeof(int));
     set->afd = malloc((n + 1) * sizeof(int));
@@ -508,7 +456,7 @@ static void run_rate(void)
     printf("|---:|---:|---:|---:|---:|---|---:|\n");
     for (unsigned z = 0; z < opt_nidle; z++) {
         unsigned nidle = opt_idle[z];
-        struct world w;
+        struct two_hosts w;
         /* Room for the idle connections, the listeners, TIME_WAIT and the
          * cycle's own pair. */
         if (world_new(&w, nidle + 4096, 0) != 0) {
@@ -590,9 +538,9 @@ static void run_rate(void)
             printf("\ncounters of a (the last run): tcp_timewait %lld, tcp_timewait_overflow %lld, "
                    "tcp_conn_active %lld; of b: tcp_conn_passive %lld, tcp_synq_overflow %lld, "
                    "tcp_accept_overflow %lld\n",
-                   stat_named(w.a, "tcp_timewait"), stat_named(w.a, "tcp_timewait_overflow"),
-                   stat_named(w.a, "tcp_conn_active"), stat_named(w.b, "tcp_conn_passive"),
-                   stat_named(w.b, "tcp_synq_overflow"), stat_named(w.b, "tcp_accept_overflow"));
+                   stat_of(w.a, "tcp_timewait"), stat_of(w.a, "tcp_timewait_overflow"),
+                   stat_of(w.a, "tcp_conn_active"), stat_of(w.b, "tcp_conn_passive"),
+                   stat_of(w.b, "tcp_synq_overflow"), stat_of(w.b, "tcp_accept_overflow"));
         free(set.cfd);
         free(set.afd);
         world_free(&w);
@@ -636,7 +584,7 @@ static void run_memory(void)
 
     /* TIME_WAIT records: K connections, closed actively by a. */
     unsigned k = opt_tw, max = k + 1024;
-    struct world w;
+    struct two_hosts w;
     if (world_new(&w, max, k + 16) != 0) {
         fail("world");
         world_free(&w);

@@ -8,7 +8,8 @@
  * with gcc directly, so the portstack build never depends on lwIP:
  *
  *   gcc -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror \
- *       -I/usr/include/lwip bench/lwip_tap_echo.c -o build/lwip_tap_echo \
+ *       -I/usr/include/lwip bench/lwip_tap_echo.c bench/lwip_tapnetif.c \
+ *       -o build/lwip_tap_echo \
  *       -llwip -lpthread
  *
  * (_DEFAULT_SOURCE is needed: without it lwIP's arch.h sees no ssize_t
@@ -31,21 +32,9 @@
  *                  hand-off per frame), which answers and writes the
  *                  replies - the way an OS-mode lwIP application runs.
  *
- * The netif is written here, not lwIP's contrib tapif: linkoutput copies
- * the pbuf chain into one buffer and write()s it; input read()s one frame
- * and copies it into a fresh pbuf.
- *
- * That pbuf is PBUF_RAM, not PBUF_POOL, because PBUF_POOL is broken in the
- * Debian 2.1.3 library: its memp pool hands out 616-byte PBUF_POOL buffers
- * (a pbuf header and 592 bytes, the TCP_MSS 536 default) while its
- * pbuf_alloc() fills each one with up to PBUF_POOL_BUFSIZE = 1536 bytes
- * (from lwipopts.h's TCP_MSS 1460).  Every received frame longer than 592
- * bytes then overruns a heap block - glibc aborts ("malloc(): corrupted top
- * size") on the first fragmented ping, and valgrind shows pbuf_take()
- * writing past a 616-byte block.  That is the heap corruption tapif (which
- * uses PBUF_POOL) shows on bulk receive.  PBUF_RAM is one malloc() of the
- * exact size and unaffected; lwIP allocates nothing from PBUF_POOL itself
- * on the ARP/IPv4/ICMP paths used here.
+ * The netif (bench/lwip_tapnetif.c, shared with lwip_tap_tcp.c) is written
+ * there, not lwIP's contrib tapif, and its receive pbufs are PBUF_RAM,
+ * never PBUF_POOL, which Debian's 2.1.3 library gets wrong (see that file).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -72,8 +61,7 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
-#define MAX_FRAME 65600 /* what the kernel could hand us, with room to spare */
-#define RX_BUDGET 256   /* frames read per wake-up before timers run */
+#include "lwip_tapnetif.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -82,131 +70,7 @@ static void on_stop(int sig)
     stop_signal = sig;
 }
 
-/* One TAP-backed interface.  The counters are atomic because in tcpip
- * mode the reader (main thread) and the writer (tcpip thread) differ. */
-struct tapnet {
-    int fd;
-    struct netif nif;
-    uint8_t mac[6];
-    uint8_t txbuf[MAX_FRAME]; /* used by linkoutput only (one thread) */
-    uint8_t rxbuf[MAX_FRAME]; /* used by the reader only */
-    atomic_ulong rx_frames, rx_bytes, rx_drop_nomem, rx_drop_input;
-    atomic_ulong tx_frames, tx_bytes, tx_err;
-};
-
-static err_t tap_linkoutput(struct netif *nif, struct pbuf *p)
-{
-    struct tapnet *t = nif->state;
-    /* tot_len is a u16_t: the chain always fits txbuf. */
-    u16_t len = pbuf_copy_partial(p, t->txbuf, p->tot_len, 0);
-    for (;;) {
-        ssize_t n = write(t->fd, t->txbuf, len);
-        if (n == (ssize_t)len) {
-            atomic_fetch_add(&t->tx_frames, 1);
-            atomic_fetch_add(&t->tx_bytes, len);
-            return ERR_OK;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        /* EAGAIN (kernel queue full) or a short write: the frame is lost,
-         * as it would be on a congested wire. */
-        atomic_fetch_add(&t->tx_err, 1);
-        return ERR_IF;
-    }
-}
-
-static err_t tap_netif_init(struct netif *nif)
-{
-    struct tapnet *t = nif->state;
-    nif->name[0] = 't';
-    nif->name[1] = 'p';
-    nif->output = etharp_output;
-    nif->linkoutput = tap_linkoutput;
-    nif->mtu = 1500;
-    nif->hwaddr_len = ETH_HWADDR_LEN;
-    memcpy(nif->hwaddr, t->mac, ETH_HWADDR_LEN);
-    nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
-    return ERR_OK;
-}
-
-/* Open the existing TAP device `dev`: no packet-information header, so one
- * read() is one Ethernet frame; non-blocking, waited for with poll(). */
-static int tap_open(const char *dev)
-{
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    size_t n = strlen(dev);
-    if (n == 0 || n >= IFNAMSIZ) {
-        close(fd);
-        errno = EINVAL;
-        return -1;
-    }
-    memcpy(ifr.ifr_name, dev, n);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-/* Read and hand in every waiting frame (at most RX_BUDGET).  Returns the
- * number read, or -1 on a device error. */
-static int tap_drain(struct tapnet *t)
-{
-    int frames = 0;
-    while (frames < RX_BUDGET) {
-        ssize_t n = read(t->fd, t->rxbuf, sizeof(t->rxbuf));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        frames++;
-        atomic_fetch_add(&t->rx_frames, 1);
-        atomic_fetch_add(&t->rx_bytes, (unsigned long)n);
-        if (n > 0xffff) {
-            atomic_fetch_add(&t->rx_drop_input, 1);
-            continue;
-        }
-        /* PBUF_RAM, not PBUF_POOL: see the top of the file. */
-        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
-        if (p == NULL) {
-            atomic_fetch_add(&t->rx_drop_nomem, 1);
-            continue;
-        }
-        pbuf_take(p, t->rxbuf, (u16_t)n);
-        /* single: ethernet_input, processed here and now; tcpip: queued
-         * for the tcpip thread.  Either way lwIP owns p on ERR_OK. */
-        if (t->nif.input(p, &t->nif) != ERR_OK) {
-            atomic_fetch_add(&t->rx_drop_input, 1);
-            pbuf_free(p);
-        }
-    }
-    return frames;
-}
-
-static int parse_prefix(const char *s, ip4_addr_t *addr, ip4_addr_t *mask)
-{
-    unsigned a, b, c, d, p;
-    char extra;
-    if (sscanf(s, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &p, &extra) != 5 || a > 255 || b > 255 || c > 255 ||
-        d > 255 || p > 32)
-        return -1;
-    IP4_ADDR(addr, a, b, c, d);
-    u32_t m = p == 0 ? 0 : 0xffffffffu << (32 - p);
-    ip4_addr_set_u32(mask, lwip_htonl(m));
-    return 0;
-}
+/* struct tapnet, tap_open, tap_drain, parse_prefix: lwip_tapnetif.c */
 
 static double monotonic_s(void)
 {

@@ -7,7 +7,8 @@
  * with gcc directly, so the portstack build never depends on lwIP:
  *
  *   gcc -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror \
- *       -I/usr/include/lwip bench/lwip_tap_tcp.c -o build/lwip_tap_tcp \
+ *       -I/usr/include/lwip bench/lwip_tap_tcp.c bench/lwip_tapnetif.c \
+ *       -o build/lwip_tap_tcp \
  *       -llwip -lpthread
  *
  * It runs lwIP the way bench/lwip_tap_echo.c does in its --mode single: one
@@ -16,13 +17,13 @@
  * sys_check_timeouts() in the poll loop - the NO_SYS style and the same loop
  * shape as `portstack run`.  TCP uses lwIP's raw (callback) API.
  *
- * The netif is the same minimal one as lwip_tap_echo.c's, and for the same
- * reason its receive pbufs are PBUF_RAM, never PBUF_POOL: Debian's 2.1.3
- * library hands out 616-byte PBUF_POOL blocks but fills each with up to
- * 1536 bytes, so any frame longer than 592 bytes would overrun the heap
- * (see lwip_tap_echo.c and BENCHMARKS.md).  TCP keeps the received PBUF_RAM
- * pbufs as they are until the application frees them; lwIP's own TCP
- * output allocates PBUF_RAM too.
+ * The netif is lwip_tap_echo.c's (bench/lwip_tapnetif.c), and its receive
+ * pbufs are PBUF_RAM, never PBUF_POOL: Debian's 2.1.3 library hands out
+ * 616-byte PBUF_POOL blocks but fills each with up to 1536 bytes, so any
+ * frame longer than 592 bytes would overrun the heap (see lwip_tapnetif.c
+ * and BENCHMARKS.md).  TCP keeps the received PBUF_RAM pbufs as they are
+ * until the application frees them; lwIP's own TCP output allocates
+ * PBUF_RAM too.
  *
  * Debian's lwipopts.h: TCP_MSS 1460, TCP_WND 0xFFFF with LWIP_WND_SCALE and
  * TCP_RCV_SCALE 1, TCP_SND_BUF = TCP_WND, MEMP_MEM_MALLOC (every pcb and
@@ -60,8 +61,7 @@
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
-#define MAX_FRAME 65600 /* what the kernel could hand us, with room to spare */
-#define RX_BUDGET 256   /* frames read per wake-up before timers run */
+#include "lwip_tapnetif.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -70,122 +70,7 @@ static void on_stop(int sig)
     stop_signal = sig;
 }
 
-/* ---- the TAP netif (one thread) ------------------------------------------------------- */
-
-struct tapnet {
-    int fd;
-    struct netif nif;
-    uint8_t mac[6];
-    uint8_t txbuf[MAX_FRAME];
-    uint8_t rxbuf[MAX_FRAME];
-    unsigned long rx_frames, rx_bytes, rx_drop_nomem, rx_drop_input;
-    unsigned long tx_frames, tx_bytes, tx_err;
-};
-
-static err_t tap_linkoutput(struct netif *nif, struct pbuf *p)
-{
-    struct tapnet *t = nif->state;
-    u16_t len = pbuf_copy_partial(p, t->txbuf, p->tot_len, 0);
-    for (;;) {
-        ssize_t n = write(t->fd, t->txbuf, len);
-        if (n == (ssize_t)len) {
-            t->tx_frames++;
-            t->tx_bytes += len;
-            return ERR_OK;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        t->tx_err++; /* the frame is lost, as on a congested wire */
-        return ERR_IF;
-    }
-}
-
-static err_t tap_netif_init(struct netif *nif)
-{
-    struct tapnet *t = nif->state;
-    nif->name[0] = 't';
-    nif->name[1] = 'p';
-    nif->output = etharp_output;
-    nif->linkoutput = tap_linkoutput;
-    nif->mtu = 1500;
-    nif->hwaddr_len = ETH_HWADDR_LEN;
-    memcpy(nif->hwaddr, t->mac, ETH_HWADDR_LEN);
-    nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
-    return ERR_OK;
-}
-
-static int tap_open(const char *dev)
-{
-    int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof(ifr));
-    ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-    size_t n = strlen(dev);
-    if (n == 0 || n >= IFNAMSIZ) {
-        close(fd);
-        errno = EINVAL;
-        return -1;
-    }
-    memcpy(ifr.ifr_name, dev, n);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
-}
-
-static int tap_drain(struct tapnet *t)
-{
-    int frames = 0;
-    while (frames < RX_BUDGET) {
-        ssize_t n = read(t->fd, t->rxbuf, sizeof(t->rxbuf));
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                break;
-            return -1;
-        }
-        if (n == 0)
-            break;
-        frames++;
-        t->rx_frames++;
-        t->rx_bytes += (unsigned long)n;
-        if (n > 0xffff) {
-            t->rx_drop_input++;
-            continue;
-        }
-        /* PBUF_RAM, not PBUF_POOL: see the top of the file. */
-        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
-        if (p == NULL) {
-            t->rx_drop_nomem++;
-            continue;
-        }
-        pbuf_take(p, t->rxbuf, (u16_t)n);
-        if (t->nif.input(p, &t->nif) != ERR_OK) {
-            t->rx_drop_input++;
-            pbuf_free(p);
-        }
-    }
-    return frames;
-}
-
-static int parse_prefix(const char *s, ip4_addr_t *addr, ip4_addr_t *mask)
-{
-    unsigned a, b, c, d, p;
-    char extra;
-    if (sscanf(s, "%u.%u.%u.%u/%u%c", &a, &b, &c, &d, &p, &extra) != 5 || a > 255 || b > 255 || c > 255 ||
-        d > 255 || p > 32)
-        return -1;
-    IP4_ADDR(addr, a, b, c, d);
-    u32_t m = p == 0 ? 0 : 0xffffffffu << (32 - p);
-    ip4_addr_set_u32(mask, lwip_htonl(m));
-    return 0;
-}
+/* struct tapnet, tap_open, tap_drain, parse_prefix: lwip_tapnetif.c */
 
 static double monotonic_s(void)
 {
@@ -510,7 +395,9 @@ int main(int argc, char **argv)
            monotonic_s() - start);
     printf("  rx_frames      %lu\n  rx_bytes       %lu\n  rx_drop_nomem  %lu\n  rx_drop_input  %lu\n"
            "  tx_frames      %lu\n  tx_bytes       %lu\n  tx_err         %lu\n",
-           t.rx_frames, t.rx_bytes, t.rx_drop_nomem, t.rx_drop_input, t.tx_frames, t.tx_bytes, t.tx_err);
+           atomic_load(&t.rx_frames), atomic_load(&t.rx_bytes), atomic_load(&t.rx_drop_nomem),
+           atomic_load(&t.rx_drop_input), atomic_load(&t.tx_frames), atomic_load(&t.tx_bytes),
+           atomic_load(&t.tx_err));
     printf("  tcp_accepted   %lu\n  tcp_closed     %lu\n  tcp_aborted    %lu\n  tcp_errors     %lu\n"
            "  discarded      %llu\n  echo_in        %llu\n  echo_out       %llu\n",
            cnt.accepted, cnt.closed, cnt.aborted, cnt.errors, cnt.discarded, cnt.echoed_in, cnt.echoed_out);

@@ -203,7 +203,7 @@ fi
 # ---- the lwIP host, built outside CMake so portstack never depends on lwIP ------
 lwip_bin="$build/lwip_tap_echo"
 gcc -std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-  -I/usr/include/lwip "$root/bench/lwip_tap_echo.c" -o "$lwip_bin" -llwip -lpthread
+  -I/usr/include/lwip "$root/bench/lwip_tap_echo.c" "$root/bench/lwip_tapnetif.c" -o "$lwip_bin" -llwip -lpthread
 lwip_version=$(dpkg-query -W -f='${Version}' liblwip-dev)
 
 logs="$build/bench-logs"
@@ -338,7 +338,8 @@ tcp_bench() {
     return 1
   fi
   local cflags=(-std=c11 -D_DEFAULT_SOURCE -O2 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes)
-  gcc "${cflags[@]}" -I/usr/include/lwip "$root/bench/lwip_tap_tcp.c" -o "$build/lwip_tap_tcp" -llwip -lpthread
+  gcc "${cflags[@]}" -I/usr/include/lwip "$root/bench/lwip_tap_tcp.c" "$root/bench/lwip_tapnetif.c" \
+    -o "$build/lwip_tap_tcp" -llwip -lpthread
   gcc "${cflags[@]}" "$root/bench/tcp_blast.c" -o "$build/tcp_blast"
 
   echo "== TCP, stack-only: $build/bench_tcp --mb $TCP_BENCH_MB --rate-time $TCP_RATE_TIME"

@@ -423,6 +423,15 @@ static inline uint8_t tcp_our_wscale(const struct net *n)
     return ws;
 }
 
+/* A SYN from the peer at seq (not its snd_nxt), with the options of its
+ * own SYN and len bytes of data; its clock ticks. */
+static inline void peer_syn_at(struct tcp_peer *p, uint32_t seq, const void *data, size_t len)
+{
+    struct ps_tcp_opts o = peer_opts(p, PS_TCP_SYN);
+    peer_xmit(p, PS_TCP_SYN, seq, 0, 65535, &o, data, len);
+    p->tsval++;
+}
+
 /* A listening socket on IP_US:port. */
 static inline int tcp_listener(struct net *n, uint16_t port)
 {
@@ -451,9 +460,9 @@ static inline int peer_passive_open(struct tcp_peer *p, int lfd)
 }
 
 /* portstack connects to the peer (initialised with its port and ISN; its
- * us_port is filled in): SYN, the peer's SYN-ACK, ACK.  Returns the
- * socket. */
-static inline int peer_active_open(struct tcp_peer *p)
+ * us_port is filled in) and sends its SYN, read into g.  Returns the
+ * socket, in SYN-SENT. */
+static inline int peer_connect_syn(struct tcp_peer *p, struct tcp_seg *g)
 {
     int fd = ps_socket(p->n->s, PS_SOCK_STREAM);
     REQUIRE(fd >= 0);
@@ -461,8 +470,16 @@ static inline int peer_active_open(struct tcp_peer *p)
     REQUIRE(ps_connect(p->n->s, fd, &to) == -EINPROGRESS);
     REQUIRE(ps_getsockname(p->n->s, fd, &me) == 0);
     p->us_port = me.port;
+    EXPECT_SEG(p, g, PS_TCP_SYN, g->h.seq, 0, 0);
+    return fd;
+}
+
+/* portstack connects to the peer as peer_connect_syn() does: SYN, the
+ * peer's SYN-ACK, ACK.  Returns the socket. */
+static inline int peer_active_open(struct tcp_peer *p)
+{
     struct tcp_seg g;
-    EXPECT_SEG(p, &g, PS_TCP_SYN, g.h.seq, 0, 0);
+    int fd = peer_connect_syn(p, &g);
     peer_send(p, PS_TCP_SYN | PS_TCP_ACK, NULL, 0);
     EXPECT_SEG(p, &g, PS_TCP_ACK, p->irs + 1, p->iss + 1, 0);
     return fd;

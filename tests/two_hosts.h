@@ -40,14 +40,18 @@ static inline void two_hosts_config(struct ps_config *c, uint64_t seed)
     c->seed = seed;
 }
 
-static inline bool two_hosts_new(struct two_hosts *w, uint64_t seed, const struct ps_config *ca,
-                                 const struct ps_config *cb, const struct ps_sim_impair *imp)
+/* The world with its clock (and both stacks') starting at t0: the
+ * simulation seeded with `seed`, one link impaired as imp says (NULL: a
+ * perfect one), a and b on it with the configurations ca and cb.  False if
+ * any part could not be made (two_hosts_free() frees what was). */
+static inline bool two_hosts_new_at(struct two_hosts *w, uint64_t seed, ps_time_t t0, const struct ps_config *ca,
+                                    const struct ps_config *cb, const struct ps_sim_impair *imp)
 {
     memset(w, 0, sizeof(*w));
-    w->sim = ps_sim_new(seed, PS_SEC(1000));
+    w->sim = ps_sim_new(seed, t0);
     w->link = w->sim ? ps_sim_link_new(w->sim, imp) : NULL;
-    w->a = ps_stack_new(ca, PS_SEC(1000));
-    w->b = ps_stack_new(cb, PS_SEC(1000));
+    w->a = ps_stack_new(ca, t0);
+    w->b = ps_stack_new(cb, t0);
     if (!w->link || !w->a || !w->b)
         return false;
     ps_stack_set_name(w->a, "a");
@@ -55,6 +59,24 @@ static inline bool two_hosts_new(struct two_hosts *w, uint64_t seed, const struc
     w->ia = ps_sim_attach(w->link, w->a, "eth0", NULL, 1500);
     w->ib = ps_sim_attach(w->link, w->b, "eth0", NULL, 1500);
     return w->ia && w->ib && ps_iface_add_addr(w->ia, IP_A, 24) == 0 && ps_iface_add_addr(w->ib, IP_B, 24) == 0;
+}
+
+/* two_hosts_new_at() with the default configurations (two_hosts_config)
+ * seeded seed_a and seed_b. */
+static inline bool two_hosts_new_seeded(struct two_hosts *w, uint64_t seed, ps_time_t t0, uint64_t seed_a,
+                                        uint64_t seed_b, const struct ps_sim_impair *imp)
+{
+    struct ps_config ca, cb;
+    two_hosts_config(&ca, seed_a);
+    two_hosts_config(&cb, seed_b);
+    return two_hosts_new_at(w, seed, t0, &ca, &cb, imp);
+}
+
+/* two_hosts_new_at() with the clock at 1000 s. */
+static inline bool two_hosts_new(struct two_hosts *w, uint64_t seed, const struct ps_config *ca,
+                                 const struct ps_config *cb, const struct ps_sim_impair *imp)
+{
+    return two_hosts_new_at(w, seed, PS_SEC(1000), ca, cb, imp);
 }
 
 static inline void two_hosts_free(struct two_hosts *w)
@@ -127,6 +149,37 @@ static inline long long stat_of(struct ps_stack *s, const char *name)
         if (strcmp(ps_stats_name(i), name) == 0)
             return (long long)ps_stats_get(ps_stack_stats(s), i);
     return -1;
+}
+
+/* A TCP socket listening on port (any address) with this backlog, or -1. */
+static inline int stream_listener(struct ps_stack *s, uint16_t port, int backlog)
+{
+    int fd = ps_socket(s, PS_SOCK_STREAM);
+    struct ps_sockaddr_in any = {.addr = 0, .port = port};
+    if (fd < 0 || ps_bind(s, fd, &any) != 0 || ps_listen(s, fd, backlog) != 0)
+        return -1;
+    return fd;
+}
+
+struct state_count {
+    const char *state;
+    unsigned n;
+};
+
+static inline int state_count_fn(void *ctx, const struct ps_sock_info *i)
+{
+    struct state_count *c = ctx;
+    if (i->type == PS_SOCK_STREAM && i->state && strcmp(i->state, c->state) == 0)
+        c->n++;
+    return 0;
+}
+
+/* TCP sockets (and TIME_WAIT records) a stack lists in `state` ("ESTAB"...). */
+static inline unsigned count_state(struct ps_stack *s, const char *state)
+{
+    struct state_count c = {state, 0};
+    ps_socket_foreach(s, state_count_fn, &c);
+    return c.n;
 }
 
 /* Every buffer back in its pool. */

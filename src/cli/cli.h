@@ -15,6 +15,10 @@ int cli_run(int argc, char **argv);
  * ICMP echo request id 1 seq 0, 64 bytes"). */
 void cli_describe_frame(const uint8_t *frame, size_t len, char *out, size_t outlen);
 
+/* "port" or "port (service)", the service's name for protocol proto
+ * (PS_IP_PROTO_TCP or PS_IP_PROTO_UDP) when it has one; buf returned. */
+const char *cli_port_name(uint16_t port, uint8_t proto, char buf[32]);
+
 /* Print a stack's interfaces, routes, ARP cache and counters. */
 void cli_print_stack(struct ps_stack *s, FILE *out, bool counters);
 

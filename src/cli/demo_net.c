@@ -43,16 +43,6 @@ const char *demo_endpoint(ps_ip4_t a, uint16_t port, char buf[32])
 
 /* ---- frames ---------------------------------------------------------------------- */
 
-static const char *port_name(uint16_t port, char buf[32])
-{
-    const char *svc = ps_service_name(port, PS_IP_PROTO_TCP);
-    if (svc)
-        snprintf(buf, 32, "%u (%s)", port, svc);
-    else
-        snprintf(buf, 32, "%u", port);
-    return buf;
-}
-
 void demo_describe_frame(const uint8_t *frame, size_t len, char *out, size_t outlen)
 {
     struct ps_eth_hdr eh;
@@ -79,7 +69,8 @@ void demo_describe_frame(const uint8_t *frame, size_t len, char *out, size_t out
         *f++ = '.';
     *f = '\0';
     snprintf(out, outlen, "%s > %s: TCP %s > %s [%s], %u bytes", ps_ip4_ntoa(ih.src, a), ps_ip4_ntoa(ih.dst, b),
-             port_name(th.sport, sp), port_name(th.dport, dp), flags, ih.total_len - ih.hlen - th.hlen);
+             cli_port_name(th.sport, PS_IP_PROTO_TCP, sp), cli_port_name(th.dport, PS_IP_PROTO_TCP, dp), flags,
+             ih.total_len - ih.hlen - th.hlen);
 }
 
 /* A frame the router forwards rather than sends on its own account (its

@@ -41,10 +41,9 @@ static void describe_icmp(const uint8_t *b, size_t len, char *out, size_t n)
     }
 }
 
-/* "port" or "port (service)". */
-static const char *port_name(uint16_t port, char buf[32])
+const char *cli_port_name(uint16_t port, uint8_t proto, char buf[32])
 {
-    const char *svc = ps_service_name(port, PS_IP_PROTO_UDP);
+    const char *svc = ps_service_name(port, proto);
     if (svc)
         snprintf(buf, 32, "%u (%s)", port, svc);
     else
@@ -59,8 +58,8 @@ static void describe_udp(const uint8_t *b, size_t len, const struct ps_ipv4_hdr 
     if (ps_udp_parse(b, len, ih->src, ih->dst, &uh) < 0)
         snprintf(out, n, "UDP (malformed)");
     else
-        snprintf(out, n, "UDP %s > %s, %u bytes", port_name(uh.sport, sp), port_name(uh.dport, dp),
-                 uh.len - PS_UDP_HLEN);
+        snprintf(out, n, "UDP %s > %s, %u bytes", cli_port_name(uh.sport, PS_IP_PROTO_UDP, sp),
+                 cli_port_name(uh.dport, PS_IP_PROTO_UDP, dp), uh.len - PS_UDP_HLEN);
 }
 
 void cli_describe_frame(const uint8_t *frame, size_t len, char *out, size_t outlen)

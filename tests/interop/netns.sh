@@ -35,6 +35,9 @@
 #   ns_kill_at_exit VAR...  at exit, kill and reap the pid held in each VAR
 #                           (read then: a test sets VAR="" once it has waited)
 #   ns_rm_at_exit PATH...   at exit, remove PATH too (anything outside $tmp)
+#   ns_nginx_conf           on stdout, an nginx.conf for one worker in the
+#                           foreground, every file it writes under $tmp, with
+#                           one server whose directives are read from stdin
 
 ns=""
 tmp=""
@@ -104,4 +107,28 @@ ns_tap() {
   [ "$addr" = none ] || in_ns ip addr add "$addr" dev "$dev"
   in_ns ip link set "$dev" up
   if in_ns ip route | grep -q '^default'; then fail "the namespace has a default route"; fi
+}
+
+ns_nginx_conf() {
+  local server
+  server=$(cat)
+  cat <<CONF
+daemon off;
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log;
+events { worker_connections 64; }
+http {
+  access_log $tmp/access.log;
+  client_body_temp_path $tmp/body;
+  proxy_temp_path $tmp/proxy;
+  fastcgi_temp_path $tmp/fastcgi;
+  uwsgi_temp_path $tmp/uwsgi;
+  scgi_temp_path $tmp/scgi;
+  keepalive_timeout 30;
+  server {
+$server
+  }
+}
+CONF
 }

@@ -45,30 +45,14 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(out)
 http.server.HTTPServer(("127.0.0.1", 8081), H).serve_forever()
 PY
-cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-events { worker_connections 64; }
-http {
-  access_log $tmp/access.log;
-  client_body_temp_path $tmp/body;
-  proxy_temp_path $tmp/proxy;
-  fastcgi_temp_path $tmp/fastcgi;
-  uwsgi_temp_path $tmp/uwsgi;
-  scgi_temp_path $tmp/scgi;
-  keepalive_timeout 30;
-  server {
+ns_nginx_conf >"$tmp/nginx.conf" <<SERVER
     listen 192.0.2.1:8080;
     root $tmp/www;
     location /upload {
       client_max_body_size 8m;
       proxy_pass http://127.0.0.1:8081;
     }
-  }
-}
-CONF
+SERVER
 
 ns_tap 192.0.2.1/24
 ip netns exec "$ns" nginx -c "$tmp/nginx.conf" -p "$tmp" >"$tmp/nginx.out" 2>&1 &

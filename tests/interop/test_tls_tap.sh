@@ -158,29 +158,13 @@ stop "$spid"
 spid=""
 
 if nginx -V 2>&1 | grep -q -- --with-http_ssl_module; then
-  cat >nginx.conf <<CONF
-daemon off;
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log;
-events { worker_connections 64; }
-http {
-  access_log $tmp/access.log;
-  client_body_temp_path $tmp/body;
-  proxy_temp_path $tmp/proxy;
-  fastcgi_temp_path $tmp/fastcgi;
-  uwsgi_temp_path $tmp/uwsgi;
-  scgi_temp_path $tmp/scgi;
-  keepalive_timeout 30;
-  server {
+  ns_nginx_conf >nginx.conf <<SERVER
     listen 192.0.2.1:443 ssl;
     server_name peer.example;
     ssl_certificate $tmp/peer.crt;
     ssl_certificate_key $tmp/peer.key;
     root $tmp/www;
-  }
-}
-CONF
+SERVER
   ip netns exec "$ns" nginx -c "$tmp/nginx.conf" -p "$tmp" >nginx.out 2>&1 &
   npid=$!
   for _ in $(seq 1 50); do in_ns ss -ltn | grep -q "192.0.2.1:443" && break; sleep 0.1; done

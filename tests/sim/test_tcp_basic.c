@@ -22,75 +22,36 @@
 #include <portstack/sim.h>
 #include <portstack/socket.h>
 
-#include "stream_data.h"
-#include "test.h"
+#include "tcp_sim.h"
 
-#define IP_A PS_IP4(192, 0, 2, 1)
-#define IP_B PS_IP4(192, 0, 2, 2)
 #define IP_NOBODY PS_IP4(192, 0, 2, 99) /* on the link, but no host has it */
 #define T0 PS_SEC(100)
 
 /* The default MSL; TIME_WAIT lasts twice that. */
 #define MSL_DEFAULT PS_MS(PS_DEFAULT_TCP_MSL_MS)
 
-/* ---- the world ------------------------------------------------------------------- */
+/* ---- the world: a and b (two_hosts.h) on a link with a 1 ms delay ---------------------- */
 
-struct world {
-    struct ps_sim *sim;
-    struct ps_sim_link *link;
-    struct ps_stack *a, *b;
-};
+static const struct ps_sim_impair wire = {.delay = PS_MS(1)};
 
-static void cfg_init(struct ps_config *cfg, uint64_t seed)
+static bool world_new_cfg(struct two_hosts *w, const struct ps_config *ca, const struct ps_config *cb)
 {
-    ps_config_default(cfg);
-    cfg->seed = seed;
+    return two_hosts_new_at(w, 4242, T0, ca, cb, &wire);
 }
 
-static bool world_new_cfg(struct world *w, const struct ps_config *ca, const struct ps_config *cb)
+static bool world_new(struct two_hosts *w)
 {
-    static const struct ps_sim_impair wire = {.delay = PS_MS(1)};
-    memset(w, 0, sizeof(*w));
-    w->sim = ps_sim_new(4242, T0);
-    w->link = w->sim ? ps_sim_link_new(w->sim, &wire) : NULL;
-    w->a = ps_stack_new(ca, T0);
-    w->b = ps_stack_new(cb, T0);
-    if (!w->link || !w->a || !w->b)
-        return false;
-    ps_stack_set_name(w->a, "a");
-    ps_stack_set_name(w->b, "b");
-    struct ps_iface *ia = ps_sim_attach(w->link, w->a, "eth0", NULL, 1500);
-    struct ps_iface *ib = ps_sim_attach(w->link, w->b, "eth0", NULL, 1500);
-    return ia && ib && ps_iface_add_addr(ia, IP_A, 24) == 0 && ps_iface_add_addr(ib, IP_B, 24) == 0;
+    return two_hosts_new_seeded(w, 4242, T0, 1001, 2002, &wire);
 }
-
-static bool world_new(struct world *w)
-{
-    struct ps_config ca, cb;
-    cfg_init(&ca, 1001);
-    cfg_init(&cb, 2002);
-    return world_new_cfg(w, &ca, &cb);
-}
-
-#define CHECK_POOLS_FULL(s)                                                       \
-    do {                                                                          \
-        unsigned sf_, st_, lf_, lt_;                                              \
-        ps_pbuf_pool_usage((s), &sf_, &st_, &lf_, &lt_);                         \
-        if (sf_ != st_ || lf_ != lt_)                                             \
-            T_FAIL("%s: buffers held: small %u of %u free, large %u of %u free", \
-                   ps_stack_name(s), sf_, st_, lf_, lt_);                         \
-    } while (0)
 
 /* Let every timer run out (TIME_WAIT included), check no buffer is held,
  * free everything.  The caller has closed its sockets. */
-static void world_free(struct world *w)
+static void world_free(struct two_hosts *w)
 {
     ps_sim_run_for(w->sim, 4 * MSL_DEFAULT + PS_SEC(60));
     CHECK_POOLS_FULL(w->a);
     CHECK_POOLS_FULL(w->b);
-    ps_stack_free(w->a);
-    ps_stack_free(w->b);
-    ps_sim_free(w->sim);
+    two_hosts_free(w);
 }
 
 static struct ps_sockaddr_in sa(ps_ip4_t addr, uint16_t port)
@@ -186,16 +147,6 @@ static unsigned live_entries(struct ps_stack *s)
                    (want));                                                                 \
     } while (0)
 
-/* A counter by name (the TCP counters are the implementation's to name):
- * -1 if there is none. */
-static long long stat_named(struct ps_stack *s, const char *name)
-{
-    for (unsigned i = 0; i < ps_stats_count(); i++)
-        if (strcmp(ps_stats_name(i), name) == 0)
-            return (long long)ps_stats_get(ps_stack_stats(s), i);
-    return -1;
-}
-
 static int so_error(struct ps_stack *s, int fd)
 {
     int e = -1;
@@ -215,90 +166,7 @@ static short revents(struct ps_stack *s, int fd, short events)
 
 /* mix64, gen, fnv1a: tests/stream_data.h */
 
-/* One direction of a connection: what the sender has sent and the
- * receiver has read. */
-struct flow {
-    struct ps_stack *tx_s, *rx_s;
-    int tx_fd, rx_fd;
-    uint32_t seed;
-    uint64_t total;      /* bytes to send */
-    uint64_t sent, rcvd; /* bytes taken by send / returned by recv */
-    uint64_t h_tx, h_rx; /* checksums of them */
-    uint64_t bad;        /* received bytes that differ from what was sent */
-    bool shut_when_done; /* shutdown(SHUT_WR) after the last byte */
-    bool close_when_done;/* close() after the last byte */
-    bool done_tx, eof;
-    int tx_err, rx_err;  /* the first error each side saw */
-    int shut_rc;
-};
-
-static void flow_init(struct flow *f, struct ps_stack *tx_s, int tx_fd, struct ps_stack *rx_s, int rx_fd,
-                      uint64_t total, uint32_t seed)
-{
-    memset(f, 0, sizeof(*f));
-    f->tx_s = tx_s;
-    f->tx_fd = tx_fd;
-    f->rx_s = rx_s;
-    f->rx_fd = rx_fd;
-    f->total = total;
-    f->seed = seed;
-    f->h_tx = f->h_rx = FNV_INIT;
-}
-
-static void flow_send(struct flow *f)
-{
-    uint8_t buf[16384];
-    while (!f->done_tx && f->sent < f->total && !f->tx_err) {
-        size_t n = sizeof(buf);
-        if (f->total - f->sent < n)
-            n = (size_t)(f->total - f->sent);
-        gen(f->seed, f->sent, buf, n);
-        ssize_t k = ps_send(f->tx_s, f->tx_fd, buf, n, 0);
-        if (k == -EAGAIN)
-            return;
-        if (k <= 0) {
-            f->tx_err = k < 0 ? (int)k : -EIO;
-            return;
-        }
-        if ((size_t)k > n) {
-            f->tx_err = -E2BIG;
-            return;
-        }
-        f->h_tx = fnv1a(f->h_tx, buf, (size_t)k);
-        f->sent += (uint64_t)k;
-    }
-    if (f->sent == f->total && !f->done_tx) {
-        f->done_tx = true;
-        if (f->shut_when_done)
-            f->shut_rc = ps_shutdown(f->tx_s, f->tx_fd, PS_SHUT_WR);
-        if (f->close_when_done)
-            f->shut_rc = ps_close(f->tx_s, f->tx_fd);
-    }
-}
-
-static void flow_recv(struct flow *f)
-{
-    uint8_t buf[16384], want[16384];
-    while (!f->eof && !f->rx_err) {
-        ssize_t k = ps_recv(f->rx_s, f->rx_fd, buf, sizeof(buf), 0);
-        if (k == -EAGAIN)
-            return;
-        if (k < 0) {
-            f->rx_err = (int)k;
-            return;
-        }
-        if (k == 0) {
-            f->eof = true;
-            return;
-        }
-        gen(f->seed, f->rcvd, want, (size_t)k);
-        if (memcmp(buf, want, (size_t)k) != 0)
-            for (ssize_t i = 0; i < k; i++)
-                f->bad += buf[i] != want[i];
-        f->h_rx = fnv1a(f->h_rx, buf, (size_t)k);
-        f->rcvd += (uint64_t)k;
-    }
-}
+/* struct flow, flow_send, flow_recv: tests/tcp_sim.h */
 
 /* A poller that moves the registered flows every millisecond. */
 #define MAX_FLOWS 64
@@ -315,14 +183,14 @@ static ps_time_t pump(void *ctx, ps_time_t now)
     return now + PS_MS(1);
 }
 
-static void pump_start(struct world *w, struct flow *f)
+static void pump_start(struct two_hosts *w, struct flow *f)
 {
     if (npumped == 0)
         ps_sim_add_poller(w->sim, pump, NULL);
     pumped[npumped++] = f;
 }
 
-static void pump_stop(struct world *w)
+static void pump_stop(struct two_hosts *w)
 {
     ps_sim_remove_poller(w->sim, pump, NULL);
     npumped = 0;
@@ -337,32 +205,13 @@ static bool flows_done(void *ctx)
             return true; /* no point waiting */
         if (f->rcvd < f->total || !f->done_tx)
             return false;
-        if ((f->shut_when_done || f->close_when_done) && !f->eof)
+        if (f->end != FLOW_KEEP && !f->eof)
             return false;
     }
     return true;
 }
 
-#define CHECK_FLOW(f)                                                                           \
-    do {                                                                                        \
-        CHECK_EQ((f).tx_err, 0);                                                                \
-        CHECK_EQ((f).rx_err, 0);                                                                \
-        CHECK_EQ((f).sent, (f).total);                                                          \
-        CHECK_EQ((f).rcvd, (f).total);                                                          \
-        CHECK_EQ((f).bad, 0);                                                                   \
-        CHECK_U64((f).h_rx, (f).h_tx);                                                          \
-    } while (0)
-
 /* ---- connections ------------------------------------------------------------------------ */
-
-static int listener(struct ps_stack *s, uint16_t port, int backlog)
-{
-    int fd = ps_socket(s, PS_SOCK_STREAM);
-    struct ps_sockaddr_in a = sa(0, port);
-    if (fd < 0 || ps_bind(s, fd, &a) != 0 || ps_listen(s, fd, backlog) != 0)
-        return -1;
-    return fd;
-}
 
 struct accept_ctx {
     struct ps_stack *s;
@@ -387,7 +236,7 @@ static bool try_accept(void *ctx)
     } while (0)
 
 /* An established pair: cfd on a (the client), afd on b (accepted). */
-static bool connect_pair(struct world *w, int lfd, uint16_t port, int *cfd, int *afd)
+static bool connect_pair(struct two_hosts *w, int lfd, uint16_t port, int *cfd, int *afd)
 {
     *cfd = ps_socket(w->a, PS_SOCK_STREAM);
     if (*cfd < 0)
@@ -402,13 +251,39 @@ static bool connect_pair(struct world *w, int lfd, uint16_t port, int *cfd, int 
     return strcmp(state_of(w->a, *cfd), "ESTAB") == 0;
 }
 
+/* A world (the usual configurations, or ca and cb) with a listener lfd on
+ * b's port and one connection to it established: cfd on a, afd on b; cl
+ * and sv, when asked for, the client's and the server's addresses. */
+static void world_conn(struct two_hosts *w, const struct ps_config *ca, const struct ps_config *cb, uint16_t port,
+                       int *lfd, int *cfd, int *afd, struct ps_sockaddr_in *cl, struct ps_sockaddr_in *sv)
+{
+    REQUIRE(ca ? world_new_cfg(w, ca, cb) : world_new(w));
+    *lfd = stream_listener(w->b, port, 8);
+    REQUIRE(*lfd >= 0);
+    REQUIRE(connect_pair(w, *lfd, port, cfd, afd));
+    if (cl)
+        REQUIRE(ps_getsockname(w->a, *cfd, cl) == 0);
+    if (sv)
+        REQUIRE(ps_getpeername(w->a, *cfd, sv) == 0);
+}
+
+/* Close the client, the accepted socket and the listener, in that order,
+ * then world_free(). */
+static void world_conn_free(struct two_hosts *w, int lfd, int cfd, int afd)
+{
+    ps_close(w->a, cfd);
+    ps_close(w->b, afd);
+    ps_close(w->b, lfd);
+    world_free(w);
+}
+
 /* ---- the tests ------------------------------------------------------------------------- */
 
 TEST(handshake_and_states)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5000, 8);
+    int lfd = stream_listener(w.b, 5000, 8);
     REQUIRE(lfd >= 0);
     CHECK_STATE(w.b, lfd, "LISTEN");
     CHECK_EQ(revents(w.b, lfd, PS_POLLIN), 0); /* nothing to accept yet */
@@ -470,11 +345,9 @@ TEST(handshake_and_states)
 
 TEST(data_both_ways_byte_exact)
 {
-    struct world w;
-    REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5001, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5001, &cfd, &afd));
+    struct two_hosts w;
+    int lfd, cfd, afd;
+    world_conn(&w, NULL, NULL, 5001, &lfd, &cfd, &afd, NULL, NULL);
     struct flow up, down;
     flow_init(&up, w.a, cfd, w.b, afd, 300000, 1);
     flow_init(&down, w.b, afd, w.a, cfd, 200001, 2);
@@ -509,34 +382,27 @@ TEST(data_both_ways_byte_exact)
     CHECK_EQ(ps_recv(w.a, cfd, pk, sizeof(pk), 0), 8);
     CHECK_MEM(pk, "peekaboo", 8);
 
-    ps_close(w.a, cfd);
-    ps_close(w.b, afd);
-    ps_close(w.b, lfd);
-    world_free(&w);
+    world_conn_free(&w, lfd, cfd, afd);
 }
 
 /* The client closes first: FIN-WAIT, CLOSE-WAIT, LAST-ACK, TIME-WAIT on
  * the client; every byte sent before close() still arrives. */
 TEST(close_from_client)
 {
-    struct world w;
-    REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5002, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5002, &cfd, &afd));
+    struct two_hosts w;
+    int lfd, cfd, afd;
     struct ps_sockaddr_in cl, sv;
-    REQUIRE(ps_getsockname(w.a, cfd, &cl) == 0);
-    REQUIRE(ps_getpeername(w.a, cfd, &sv) == 0);
+    world_conn(&w, NULL, NULL, 5002, &lfd, &cfd, &afd, &cl, &sv);
 
     struct flow up;
     flow_init(&up, w.a, cfd, w.b, afd, 100000, 3);
-    up.close_when_done = true; /* close() right after the last send */
+    up.end = FLOW_CLOSE; /* close() right after the last send */
     pump_start(&w, &up);
     CHECK(ps_sim_run_while_not(w.sim, flows_done, NULL, ps_sim_now(w.sim) + PS_SEC(30)));
     pump_stop(&w);
     CHECK_FLOW(up);
     CHECK(up.eof);
-    CHECK_EQ(up.shut_rc, 0);
+    CHECK_EQ(up.end_rc, 0);
     /* The FIN's ACK may be delayed (no more than 200 ms). */
     ps_sim_run_for(w.sim, PS_MS(300));
     char b[8];
@@ -569,18 +435,14 @@ TEST(close_from_client)
  * server holds TIME-WAIT. */
 TEST(close_from_server)
 {
-    struct world w;
-    REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5003, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5003, &cfd, &afd));
+    struct two_hosts w;
+    int lfd, cfd, afd;
     struct ps_sockaddr_in cl, sv;
-    REQUIRE(ps_getsockname(w.a, cfd, &cl) == 0);
-    REQUIRE(ps_getpeername(w.a, cfd, &sv) == 0);
+    world_conn(&w, NULL, NULL, 5003, &lfd, &cfd, &afd, &cl, &sv);
 
     struct flow down;
     flow_init(&down, w.b, afd, w.a, cfd, 150000, 4);
-    down.close_when_done = true;
+    down.end = FLOW_CLOSE;
     pump_start(&w, &down);
     CHECK(ps_sim_run_while_not(w.sim, flows_done, NULL, ps_sim_now(w.sim) + PS_SEC(30)));
     pump_stop(&w);
@@ -606,14 +468,10 @@ TEST(close_from_server)
  * ends go through TIME-WAIT. */
 TEST(simultaneous_close)
 {
-    struct world w;
-    REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5004, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5004, &cfd, &afd));
+    struct two_hosts w;
+    int lfd, cfd, afd;
     struct ps_sockaddr_in cl, sv;
-    REQUIRE(ps_getsockname(w.a, cfd, &cl) == 0);
-    REQUIRE(ps_getpeername(w.a, cfd, &sv) == 0);
+    world_conn(&w, NULL, NULL, 5004, &lfd, &cfd, &afd, &cl, &sv);
     CHECK_EQ(ps_close(w.a, cfd), 0);
     CHECK_EQ(ps_close(w.b, afd), 0);
     ps_sim_run_for(w.sim, PS_MS(500));
@@ -628,10 +486,7 @@ TEST(simultaneous_close)
     world_free(&w);
     /* The same with shutdown, which keeps the sockets to look at:
      * FIN-WAIT-1 -> CLOSING -> TIME-WAIT on both. */
-    REQUIRE(world_new(&w));
-    lfd = listener(w.b, 5004, 8);
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5004, &cfd, &afd));
+    world_conn(&w, NULL, NULL, 5004, &lfd, &cfd, &afd, NULL, NULL);
     CHECK_EQ(ps_shutdown(w.a, cfd, PS_SHUT_WR), 0);
     CHECK_EQ(ps_shutdown(w.b, afd, PS_SHUT_WR), 0);
     CHECK_STATE(w.a, cfd, "FIN-WAIT-1");
@@ -642,31 +497,26 @@ TEST(simultaneous_close)
     char b[4];
     CHECK_EQ(ps_recv(w.a, cfd, b, sizeof(b), 0), 0);
     CHECK_EQ(ps_recv(w.b, afd, b, sizeof(b), 0), 0);
-    ps_close(w.a, cfd);
-    ps_close(w.b, afd);
-    ps_close(w.b, lfd);
-    world_free(&w);
+    world_conn_free(&w, lfd, cfd, afd);
 }
 
 /* shutdown(SHUT_WR): the peer reads EOF and may go on sending; the
  * half-closed side still reads all of it; send after shutdown is EPIPE. */
 TEST(half_close)
 {
-    struct world w;
-    REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5005, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5005, &cfd, &afd));
+    struct two_hosts w;
+    int lfd, cfd, afd;
+    world_conn(&w, NULL, NULL, 5005, &lfd, &cfd, &afd, NULL, NULL);
 
     struct flow up, down;
     flow_init(&up, w.a, cfd, w.b, afd, 20000, 5);
-    up.shut_when_done = true;
+    up.end = FLOW_SHUT;
     pump_start(&w, &up);
     CHECK(ps_sim_run_while_not(w.sim, flows_done, NULL, ps_sim_now(w.sim) + PS_SEC(30)));
     pump_stop(&w);
     CHECK_FLOW(up);
     CHECK(up.eof);
-    CHECK_EQ(up.shut_rc, 0);
+    CHECK_EQ(up.end_rc, 0);
     ps_sim_run_for(w.sim, PS_MS(300)); /* the FIN's ACK may be delayed */
     CHECK_STATE(w.a, cfd, "FIN-WAIT-2");
     CHECK_STATE(w.b, afd, "CLOSE-WAIT");
@@ -677,7 +527,7 @@ TEST(half_close)
 
     /* The other way still works, byte-exact, up to the second FIN. */
     flow_init(&down, w.b, afd, w.a, cfd, 500000, 6);
-    down.shut_when_done = true;
+    down.end = FLOW_SHUT;
     pump_start(&w, &down);
     CHECK(ps_sim_run_while_not(w.sim, flows_done, NULL, ps_sim_now(w.sim) + PS_SEC(60)));
     pump_stop(&w);
@@ -689,17 +539,14 @@ TEST(half_close)
     CHECK_EQ(ps_send(w.b, afd, "x", 1, 0), -EPIPE);
     CHECK_EQ(ps_send(w.a, cfd, "x", 1, 0), -EPIPE);
     CHECK_EQ(ps_shutdown(w.a, cfd, PS_SHUT_RDWR), 0);
-    ps_close(w.a, cfd);
-    ps_close(w.b, afd);
-    ps_close(w.b, lfd);
-    world_free(&w);
+    world_conn_free(&w, lfd, cfd, afd);
 }
 
 /* SYN to a port without a listener: RST, and the connect fails with
  * ECONNREFUSED (POLLERR, SO_ERROR); a later send says so too. */
 TEST(connect_refused)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
     int fd = ps_socket(w.a, PS_SOCK_STREAM);
     REQUIRE(fd >= 0);
@@ -726,8 +573,8 @@ TEST(connect_refused)
     ps_sim_run_for(w.sim, PS_MS(100));
     CHECK_EQ(ps_recv(w.a, fd, b, sizeof(b), 0), -ECONNREFUSED);
     ps_close(w.a, fd);
-    CHECK(stat_named(w.b, "tcp_rst_tx") >= 2);
-    CHECK(stat_named(w.a, "tcp_conn_refused") >= 2);
+    CHECK(stat_of(w.b, "tcp_rst_tx") >= 2);
+    CHECK(stat_of(w.a, "tcp_conn_refused") >= 2);
     world_free(&w);
 }
 
@@ -747,7 +594,7 @@ static bool has_error(void *ctx)
  * EHOSTUNREACH or ETIMEDOUT, in bounded time. */
 TEST(connect_unreachable)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
     int fd = ps_socket(w.a, PS_SOCK_STREAM);
     REQUIRE(fd >= 0);
@@ -778,9 +625,9 @@ TEST(connect_unreachable)
 #define BL_BACKLOG 3
 TEST(accept_queue_bound)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5006, BL_BACKLOG);
+    int lfd = stream_listener(w.b, 5006, BL_BACKLOG);
     REQUIRE(lfd >= 0);
     int cfd[BL_CLIENTS];
     struct ps_sockaddr_in to = sa(IP_B, 5006);
@@ -807,7 +654,7 @@ TEST(accept_queue_bound)
     fprintf(stderr, "  %d of %d connections were waiting with backlog %d\n", nacc, BL_CLIENTS, BL_BACKLOG);
     CHECK(nacc >= 1);
     CHECK(nacc <= BL_BACKLOG + 1);
-    long long ov = stat_named(w.b, "tcp_accept_overflow"), sq = stat_named(w.b, "tcp_synq_overflow");
+    long long ov = stat_of(w.b, "tcp_accept_overflow"), sq = stat_of(w.b, "tcp_synq_overflow");
     fprintf(stderr, "  tcp_accept_overflow = %lld, tcp_synq_overflow = %lld\n", ov, sq);
     CHECK(ov + sq > 0);
 
@@ -850,9 +697,9 @@ TEST(accept_queue_bound)
 /* Closing a listener resets the connections still waiting in its queue. */
 TEST(listener_close_resets_queue)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5007, 4);
+    int lfd = stream_listener(w.b, 5007, 4);
     REQUIRE(lfd >= 0);
     int c = ps_socket(w.a, PS_SOCK_STREAM);
     struct ps_sockaddr_in to = sa(IP_B, 5007);
@@ -872,14 +719,10 @@ TEST(listener_close_resets_queue)
  * nobody keeps TIME-WAIT. */
 TEST(linger_zero_resets)
 {
-    struct world w;
-    REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5008, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5008, &cfd, &afd));
+    struct two_hosts w;
+    int lfd, cfd, afd;
     struct ps_sockaddr_in cl, sv;
-    REQUIRE(ps_getsockname(w.a, cfd, &cl) == 0);
-    REQUIRE(ps_getpeername(w.a, cfd, &sv) == 0);
+    world_conn(&w, NULL, NULL, 5008, &lfd, &cfd, &afd, &cl, &sv);
     /* Unread data on the aborting side must not matter. */
     CHECK_EQ(ps_send(w.b, afd, "unread", 6, 0), 6);
     ps_sim_run_for(w.sim, PS_MS(50));
@@ -903,14 +746,10 @@ TEST(linger_zero_resets)
 /* TIME-WAIT is listed (fd -1) after an active close and gone after 2*MSL. */
 TEST(time_wait_lasts_2msl)
 {
-    struct world w;
-    REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5009, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5009, &cfd, &afd));
+    struct two_hosts w;
+    int lfd, cfd, afd;
     struct ps_sockaddr_in cl, sv;
-    REQUIRE(ps_getsockname(w.a, cfd, &cl) == 0);
-    REQUIRE(ps_getpeername(w.a, cfd, &sv) == 0);
+    world_conn(&w, NULL, NULL, 5009, &lfd, &cfd, &afd, &cl, &sv);
     CHECK_EQ(ps_close(w.a, cfd), 0);
     ps_sim_run_for(w.sim, PS_MS(20));
     char b[4];
@@ -922,15 +761,7 @@ TEST(time_wait_lasts_2msl)
     CHECK_EQ(e.count, 1);
     CHECK(strcmp(e.state, "TIME-WAIT") == 0);
     CHECK_EQ(e.found_fd, -1);
-    /* Printed by ss too. */
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *mem = open_memstream(&text, &tlen);
-    REQUIRE(mem);
-    ps_ss_print(w.a, mem, PS_SS_NUMERIC);
-    fclose(mem);
-    CHECK(text && strstr(text, "TIME-WAIT"));
-    free(text);
+    CHECK_SS_LISTS(w.a, "TIME-WAIT"); /* printed by ss too */
 
     ps_sim_run_until(w.sim, t_tw + 2 * MSL_DEFAULT - PS_SEC(5));
     e = quad_entry(w.a, cl, sv);
@@ -946,18 +777,14 @@ TEST(time_wait_lasts_2msl)
 /* With a configured MSL of 2 s, TIME-WAIT lasts 4 s. */
 TEST(time_wait_configured_msl)
 {
-    struct world w;
+    struct two_hosts w;
     struct ps_config ca, cb;
-    cfg_init(&ca, 1003);
-    cfg_init(&cb, 2004);
+    two_hosts_config(&ca, 1003);
+    two_hosts_config(&cb, 2004);
     ca.tcp_msl_ms = 2000;
-    REQUIRE(world_new_cfg(&w, &ca, &cb));
-    int lfd = listener(w.b, 5013, 8), cfd, afd;
-    REQUIRE(lfd >= 0);
-    REQUIRE(connect_pair(&w, lfd, 5013, &cfd, &afd));
+    int lfd, cfd, afd;
     struct ps_sockaddr_in cl, sv;
-    REQUIRE(ps_getsockname(w.a, cfd, &cl) == 0);
-    REQUIRE(ps_getpeername(w.a, cfd, &sv) == 0);
+    world_conn(&w, &ca, &cb, 5013, &lfd, &cfd, &afd, &cl, &sv);
     /* b sends the first FIN, so b holds TIME-WAIT (its default MSL) and
      * a, the passive closer, nothing. */
     CHECK_EQ(ps_shutdown(w.b, afd, PS_SHUT_WR), 0);
@@ -1007,9 +834,9 @@ static void on_event(void *ctx, int fd, short ev)
 
 TEST(readiness)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5010, 8);
+    int lfd = stream_listener(w.b, 5010, 8);
     REQUIRE(lfd >= 0);
     struct cb_log lcb = {0}, ccb = {0}, acb = {0};
     REQUIRE(ps_socket_set_callback(w.b, lfd, on_event, &lcb) == 0);
@@ -1087,16 +914,13 @@ TEST(readiness)
     ps_socket_set_callback(w.a, cfd, NULL, NULL);
     ps_socket_set_callback(w.b, afd, NULL, NULL);
     ps_socket_set_callback(w.b, lfd, NULL, NULL);
-    ps_close(w.a, cfd);
-    ps_close(w.b, afd);
-    ps_close(w.b, lfd);
-    world_free(&w);
+    world_conn_free(&w, lfd, cfd, afd);
 }
 
 /* The calls a STREAM socket refuses, and the states they need. */
 TEST(api_errors)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
     int fd = ps_socket(w.a, PS_SOCK_STREAM);
     REQUIRE(fd >= 0);
@@ -1109,7 +933,7 @@ TEST(api_errors)
     struct ps_sockaddr_in peer;
     CHECK_EQ(ps_accept(w.a, fd, &peer), -EINVAL);
     CHECK_EQ(ps_getpeername(w.a, fd, &peer), -ENOTCONN);
-    int lfd = listener(w.b, 5011, 8);
+    int lfd = stream_listener(w.b, 5011, 8);
     REQUIRE(lfd >= 0);
     struct ps_sockaddr_in to = sa(IP_B, 5011);
     int rc = ps_connect(w.b, lfd, &to); /* Linux: EISCONN; BSD: EINVAL */
@@ -1126,9 +950,9 @@ TEST(api_errors)
  * used, closed; ephemeral ports and TIME-WAIT records behave. */
 TEST(many_in_a_row)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, 5012, 8);
+    int lfd = stream_listener(w.b, 5012, 8);
     REQUIRE(lfd >= 0);
     unsigned ok = 0;
     for (unsigned i = 0; i < 200; i++) {
@@ -1139,7 +963,7 @@ TEST(many_in_a_row)
         }
         struct flow f;
         flow_init(&f, w.a, cfd, w.b, afd, 1000 + i, 100 + i);
-        f.close_when_done = true;
+        f.end = FLOW_CLOSE;
         pump_start(&w, &f);
         bool done = ps_sim_run_while_not(w.sim, flows_done, NULL, ps_sim_now(w.sim) + PS_SEC(10));
         pump_stop(&w);
@@ -1161,7 +985,7 @@ TEST(many_in_a_row)
 #define SVC_CLIENTS 40
 TEST(services_echo_discard)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
     int err;
     struct ps_app *echo = ps_app_start(w.b, "echo", 0, 0, &err);
@@ -1179,7 +1003,7 @@ TEST(services_echo_discard)
         CHECK_CONNECT_RC(ps_connect(w.a, fd[i], &to));
         /* What goes out comes back on the same socket. */
         flow_init(&f[i], w.a, fd[i], w.a, fd[i], 30000 + 1000 * (uint64_t)i, 700 + (uint32_t)i);
-        f[i].shut_when_done = true;
+        f[i].end = FLOW_SHUT;
         pump_start(&w, &f[i]);
     }
     CHECK(ps_sim_run_while_not(w.sim, flows_done, NULL, ps_sim_now(w.sim) + PS_SEC(120)));
@@ -1208,7 +1032,7 @@ TEST(services_echo_discard)
     ps_sim_run_for(w.sim, PS_MS(20));
     struct flow big;
     flow_init(&big, w.a, c, w.a, c, 3000000, 99);
-    big.shut_when_done = true;
+    big.end = FLOW_SHUT;
     for (int round = 0; round < 50; round++) {
         flow_send(&big);
         ps_sim_run_for(w.sim, PS_MS(20));
@@ -1230,7 +1054,7 @@ TEST(services_echo_discard)
     CHECK_CONNECT_RC(ps_connect(w.a, d, &dto));
     struct flow df;
     flow_init(&df, w.a, d, w.b, -1, 500000, 5);
-    df.shut_when_done = true;
+    df.end = FLOW_SHUT;
     for (int round = 0; round < 500 && !df.done_tx; round++) {
         flow_send(&df);
         ps_sim_run_for(w.sim, PS_MS(5));

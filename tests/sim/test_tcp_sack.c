@@ -22,22 +22,20 @@
 #include <portstack/socket.h>
 #include <portstack/wire.h>
 
-#include "test.h"
+#include "tcp_sim.h"
 
-#define IP_A PS_IP4(192, 0, 2, 1)
-#define IP_B PS_IP4(192, 0, 2, 2)
 #define T0 PS_SEC(100)
 #define PORT 5001
 #define DELAY PS_US(500) /* one way: RTT 1 ms */
 #define TICK PS_US(20)
 
+/* A counter by name; one the stack does not have fails the test. */
 static long long stat_named(struct ps_stack *s, const char *name)
 {
-    for (unsigned i = 0; i < ps_stats_count(); i++)
-        if (strcmp(ps_stats_name(i), name) == 0)
-            return (long long)ps_stats_get(ps_stack_stats(s), i);
-    T_FAIL("no counter %s", name);
-    return -1;
+    long long v = stat_of(s, name);
+    if (v < 0)
+        T_FAIL("no counter %s", name);
+    return v;
 }
 
 static uint8_t byte_at(uint64_t pos)
@@ -503,20 +501,14 @@ static void lossy(double loss, uint64_t seed, bool sack_b, long long *dsack_tx)
 {
     struct ps_sim_impair imp = {.delay = PS_MS(2), .jitter = PS_US(200), .bandwidth_bps = 100000000ull,
                                 .loss = loss, .duplicate = 0.01, .reorder = 0.02, .reorder_delay = PS_MS(1)};
-    struct ps_sim *sim = ps_sim_new(seed, T0);
-    struct ps_sim_link *link = ps_sim_link_new(sim, &imp);
     struct ps_config ca, cb;
-    ps_config_default(&ca);
-    ps_config_default(&cb);
-    ca.seed = seed * 2 + 1;
-    cb.seed = seed * 2 + 2;
+    two_hosts_config(&ca, seed * 2 + 1);
+    two_hosts_config(&cb, seed * 2 + 2);
     cb.tcp_no_sack = !sack_b;
-    struct lossy_run r = {.a = ps_stack_new(&ca, T0), .b = ps_stack_new(&cb, T0), .afd = -1,
-                          .total = 1000000};
-    REQUIRE(sim && link && r.a && r.b);
-    struct ps_iface *ia = ps_sim_attach(link, r.a, "eth0", NULL, 1500);
-    struct ps_iface *ib = ps_sim_attach(link, r.b, "eth0", NULL, 1500);
-    REQUIRE(ia && ib && ps_iface_add_addr(ia, IP_A, 24) == 0 && ps_iface_add_addr(ib, IP_B, 24) == 0);
+    struct two_hosts w;
+    REQUIRE(two_hosts_new_at(&w, seed, T0, &ca, &cb, &imp));
+    struct ps_sim *sim = w.sim;
+    struct lossy_run r = {.a = w.a, .b = w.b, .afd = -1, .total = 1000000};
     r.lfd = ps_socket(r.b, PS_SOCK_STREAM);
     struct ps_sockaddr_in any = {.addr = 0, .port = PORT}, to = {.addr = IP_B, .port = PORT};
     REQUIRE(r.lfd >= 0 && ps_bind(r.b, r.lfd, &any) == 0 && ps_listen(r.b, r.lfd, 4) == 0);
@@ -528,7 +520,7 @@ static void lossy(double loss, uint64_t seed, bool sack_b, long long *dsack_tx)
     REQUIRE(ps_sim_add_poller(sim, lossy_poll, &r) == 0);
     bool done = ps_sim_run_while_not(sim, lossy_done, &r, t0 + PS_SEC(600));
     ps_sim_remove_poller(sim, lossy_poll, &r);
-    const struct ps_sim_link_stats *ls = ps_sim_link_stats(link);
+    const struct ps_sim_link_stats *ls = ps_sim_link_stats(w.link);
     fprintf(stderr,
             "  %.0f%% loss seed %llu SACK %s: %.3f s virtual, lost %llu, retransmits %lld (SACK %lld), RTOs %lld, "
             "recoveries %lld, D-SACK sent %lld\n",
@@ -549,9 +541,7 @@ static void lossy(double loss, uint64_t seed, bool sack_b, long long *dsack_tx)
         ps_close(r.b, r.afd);
     ps_close(r.b, r.lfd);
     ps_sim_run_for(sim, PS_SEC(200));
-    ps_stack_free(r.a);
-    ps_stack_free(r.b);
-    ps_sim_free(sim);
+    two_hosts_free(&w);
 }
 
 TEST(lossy_byte_exact)
@@ -574,12 +564,7 @@ TEST(lossy_byte_exact_sack_off)
 
 int main(int argc, char **argv)
 {
-    const char *only = argc > 1 ? argv[1] : NULL;
-#define RUN_IF(name)                           \
-    do {                                       \
-        if (!only || strcmp(only, #name) == 0) \
-            RUN(name);                         \
-    } while (0)
+    /* A test name as argument runs just that one (RUN_IF: tests/tcp_sim.h). */
     RUN_IF(sack_negotiated_single_loss);
     RUN_IF(multiple_losses_one_window);
     RUN_IF(many_holes_one_window);

@@ -29,154 +29,45 @@
 #include <portstack/socket.h>
 
 #include "socket/sockets.h"
-#include "test.h"
+#include "tcp_sim.h"
 
-#define IP_A PS_IP4(192, 0, 2, 1)
-#define IP_B PS_IP4(192, 0, 2, 2)
-#define IP_PROBE_B PS_IP4(198, 51, 100, 1)
-#define IP_HAND PS_IP4(198, 51, 100, 50)
 #define IP_SPOOF(i) (PS_IP4(198, 51, 100, 100) + (ps_ip4_t)(i)) /* .100 .. .199 */
 #define T0 PS_SEC(100)
 #define PORT 7070
 #define SYNQ 16          /* b's half-open queue in these tests */
 #define FLOOD (SYNQ + 40) /* spoofed SYNs: the queue and then some */
-#define CAP_MAX 64
 
-static const ps_mac_t mac_hand = {{0x02, 0, 0, 0, 0x51, 0x50}};
+/* a and b (two_hosts.h); what b sends the hand client (tests/tcp_sim.h). */
+static struct hand_probe probe;
 
-struct seg {
-    struct ps_ipv4_hdr ip;
-    struct ps_tcp_hdr th;
-    uint8_t data[1500];
-    size_t dlen;
-};
-
-struct world {
-    struct ps_sim *sim;
-    struct ps_sim_link *link;
-    struct ps_stack *a, *b;
-    struct ps_iface *probe;
-    /* TCP segments b sent out of the probe interface to the hand client. */
-    struct seg cap[CAP_MAX];
-    unsigned ncap;
-};
-
-static int probe_tx(void *ctx, struct ps_iface *ifc, const uint8_t *frame, size_t len)
-{
-    (void)ifc;
-    struct world *w = ctx;
-    struct ps_eth_hdr eh;
-    if (len < 14 || ps_eth_parse(frame, len, &eh) < 0 || eh.type != PS_ETHERTYPE_IPV4)
-        return 0; /* ARP for the spoofed sources: nobody answers */
-    struct seg sg;
-    memset(&sg, 0, sizeof(sg));
-    int ih = ps_ipv4_parse(frame + 14, len - 14, &sg.ip);
-    if (ih < 0 || sg.ip.proto != PS_IP_PROTO_TCP || sg.ip.dst != IP_HAND)
-        return 0;
-    int th = ps_tcp_parse(frame + 14 + ih, sg.ip.total_len - (size_t)ih, sg.ip.src, sg.ip.dst, &sg.th);
-    if (th < 0)
-        return 0;
-    sg.dlen = sg.ip.total_len - (size_t)ih - (size_t)th;
-    if (sg.dlen > sizeof(sg.data))
-        sg.dlen = sizeof(sg.data);
-    memcpy(sg.data, frame + 14 + ih + th, sg.dlen);
-    if (w->ncap < CAP_MAX)
-        w->cap[w->ncap++] = sg;
-    return 0;
-}
-
-static bool world_new(struct world *w, bool cookies)
+static bool world_new(struct two_hosts *w, bool cookies)
 {
     static const struct ps_sim_impair wire = {.delay = PS_MS(1)};
-    static const ps_mac_t mac_probe = {{0x02, 0, 0, 0, 0x51, 0x01}};
     struct ps_config ca, cb;
-    ps_config_default(&ca);
-    ps_config_default(&cb);
-    ca.seed = 11;
-    cb.seed = 22;
+    two_hosts_config(&ca, 11);
+    two_hosts_config(&cb, 22);
     cb.tcp_synq_max = SYNQ;
     cb.tcp_syncookies = cookies;
-    memset(w, 0, sizeof(*w));
-    w->sim = ps_sim_new(77, T0);
-    w->link = w->sim ? ps_sim_link_new(w->sim, &wire) : NULL;
-    w->a = ps_stack_new(&ca, T0);
-    w->b = ps_stack_new(&cb, T0);
-    if (!w->link || !w->a || !w->b)
-        return false;
-    struct ps_iface *ia = ps_sim_attach(w->link, w->a, "eth0", NULL, 1500);
-    struct ps_iface *ib = ps_sim_attach(w->link, w->b, "eth0", NULL, 1500);
-    w->probe = ps_iface_add(w->b, "probe", &mac_probe, 1500, probe_tx, w);
-    return ia && ib && w->probe && ps_iface_add_addr(ia, IP_A, 24) == 0 && ps_iface_add_addr(ib, IP_B, 24) == 0 &&
-           ps_iface_add_addr(w->probe, IP_PROBE_B, 24) == 0 &&
-           ps_arp_add_static(w->b, w->probe, IP_HAND, &mac_hand) == 0;
-}
-
-static void world_free(struct world *w)
-{
-    ps_stack_free(w->a);
-    ps_stack_free(w->b);
-    ps_sim_free(w->sim);
-}
-
-static long long stat_named(struct ps_stack *s, const char *name)
-{
-    for (unsigned i = 0; i < ps_stats_count(); i++)
-        if (strcmp(ps_stats_name(i), name) == 0)
-            return (long long)ps_stats_get(ps_stack_stats(s), i);
-    return -1;
-}
-
-/* Hand a segment from src to b's probe interface. */
-static void inject(struct world *w, ps_ip4_t src, struct ps_tcp_hdr *th, const void *data, size_t dlen)
-{
-    uint8_t frame[1600];
-    struct ps_eth_hdr eh = {.dst = *ps_iface_mac(w->probe), .src = mac_hand, .type = PS_ETHERTYPE_IPV4};
-    size_t off = ps_eth_emit(frame, &eh);
-    size_t tl = PS_TCP_HLEN + ps_tcp_opts_len(&th->opt) + dlen;
-    struct ps_ipv4_hdr ih = {.total_len = (uint16_t)(20 + tl), .id = 1, .df = true, .ttl = 64,
-                             .proto = PS_IP_PROTO_TCP, .src = src, .dst = IP_PROBE_B};
-    size_t hl = ps_ipv4_emit(frame + off, &ih);
-    if (dlen)
-        memcpy(frame + off + hl + tl - dlen, data, dlen);
-    ps_tcp_emit(frame + off + hl, th, src, IP_PROBE_B, dlen);
-    ps_iface_input(w->probe, frame, off + hl + tl, ps_sim_now(w->sim));
+    return two_hosts_new_at(w, 77, T0, &ca, &cb, &wire) && hand_probe_attach(&probe, w, IP_HAND);
 }
 
 /* n SYNs from spoofed sources, never answered. */
-static void flood(struct world *w, unsigned n, uint16_t base_port)
+static void flood(struct two_hosts *w, unsigned n, uint16_t base_port)
 {
     for (unsigned i = 0; i < n; i++) {
         struct ps_tcp_hdr th = {.sport = (uint16_t)(base_port + i), .dport = PORT, .seq = 1000u * i + 7,
                                 .flags = PS_TCP_SYN, .window = 65535};
         th.opt.has_mss = true;
         th.opt.mss = 1460;
-        inject(w, IP_SPOOF(i % 100), &th, NULL, 0);
+        hand_inject(&probe, IP_SPOOF(i % 100), &th, NULL, 0);
     }
     ps_sim_run_for(w->sim, PS_MS(1));
-}
-
-static int listener(struct ps_stack *s, int backlog)
-{
-    int fd = ps_socket(s, PS_SOCK_STREAM);
-    struct ps_sockaddr_in a = {.addr = 0, .port = PORT};
-    if (fd < 0 || ps_bind(s, fd, &a) != 0 || ps_listen(s, fd, backlog) != 0)
-        return -1;
-    return fd;
 }
 
 static struct ps_tcb *tcb_of(struct ps_stack *s, int fd)
 {
     struct ps_sock *sk = ps_sock_get(s, fd);
     return sk && sk->type == PS_SOCK_STREAM ? &sk->u.stream.tcb : NULL;
-}
-
-/* The last captured segment with all of `flags` set, or NULL. */
-static const struct seg *last_with(const struct world *w, uint8_t flags)
-{
-    for (unsigned i = w->ncap; i-- > 0;)
-        if ((w->cap[i].th.flags & flags) == flags)
-            return &w->cap[i];
-    return NULL;
 }
 
 static uint8_t pattern(uint64_t i)
@@ -245,13 +136,13 @@ static bool xfer_done(void *ctx)
 
 TEST(flood_then_real_client)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w, true));
-    int lfd = listener(w.b, 128);
+    int lfd = stream_listener(w.b, PORT, 128);
     REQUIRE(lfd >= 0);
     flood(&w, FLOOD, 20000);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_sent"), FLOOD - SYNQ);
-    CHECK_EQ(stat_named(w.b, "tcp_synq_overflow"), 0);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_sent"), FLOOD - SYNQ);
+    CHECK_EQ(stat_of(w.b, "tcp_synq_overflow"), 0);
     CHECK_EQ(ps_accept(w.b, lfd, NULL), -EAGAIN);
 
     int cfd = ps_socket(w.a, PS_SOCK_STREAM);
@@ -263,9 +154,9 @@ TEST(flood_then_real_client)
     int afd = ps_accept(w.b, lfd, NULL);
     CHECK(afd >= 0);
     REQUIRE(afd >= 0);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_sent"), FLOOD - SYNQ + 1);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_ok"), 1);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_failed"), 0);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_sent"), FLOOD - SYNQ + 1);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_ok"), 1);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_failed"), 0);
 
     /* Every option survived the cookie, on both ends. */
     struct ps_tcb *tb = tcb_of(w.b, afd), *ta = tcb_of(w.a, cfd);
@@ -290,45 +181,41 @@ TEST(flood_then_real_client)
     ps_close(w.a, cfd);
     ps_close(w.b, afd);
     ps_close(w.b, lfd);
-    world_free(&w);
+    two_hosts_free(&w);
 }
 
 /* ---- a hand-made client: exactly the options a case wants ------------------------------- */
 
 /* Send a SYN from the hand client; returns b's SYN-ACK (NULL if none). */
-static const struct seg *hand_syn(struct world *w, uint16_t sport, uint32_t isn, const struct ps_tcp_opts *o)
+static const struct hand_seg *hand_syn(uint16_t sport, uint32_t isn, const struct ps_tcp_opts *o)
 {
     struct ps_tcp_hdr th = {.sport = sport, .dport = PORT, .seq = isn, .flags = PS_TCP_SYN, .window = 65535};
     th.opt = *o;
-    w->ncap = 0;
-    inject(w, IP_HAND, &th, NULL, 0);
-    ps_sim_run_for(w->sim, PS_MS(1));
-    return last_with(w, PS_TCP_SYN | PS_TCP_ACK);
+    hand_exchange(&probe, &th, NULL, 0);
+    return hand_last_with(&probe, PS_TCP_SYN | PS_TCP_ACK);
 }
 
-static void hand_ack(struct world *w, uint16_t sport, uint32_t seq, uint32_t ack, const struct ps_tcp_opts *o,
+static void hand_ack(uint16_t sport, uint32_t seq, uint32_t ack, const struct ps_tcp_opts *o,
                      const void *data, size_t dlen)
 {
     struct ps_tcp_hdr th = {.sport = sport, .dport = PORT, .seq = seq, .ack = ack,
                             .flags = (uint8_t)(PS_TCP_ACK | (dlen ? PS_TCP_PSH : 0)), .window = 1000};
     if (o)
         th.opt = *o;
-    w->ncap = 0;
-    inject(w, IP_HAND, &th, data, dlen);
-    ps_sim_run_for(w->sim, PS_MS(1));
+    hand_exchange(&probe, &th, data, dlen);
 }
 
 TEST(cookie_without_timestamps_keeps_mss_only)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w, true));
-    int lfd = listener(w.b, 128);
+    int lfd = stream_listener(w.b, PORT, 128);
     REQUIRE(lfd >= 0);
     flood(&w, SYNQ, 20000);
     struct ps_tcp_opts o = {.has_mss = true, .mss = 1300, .has_wscale = true, .wscale = 7, .sack_permitted = true};
-    const struct seg *sa = hand_syn(&w, 40000, 5000, &o);
+    const struct hand_seg *sa = hand_syn(40000, 5000, &o);
     REQUIRE(sa);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_sent"), 1);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_sent"), 1);
     CHECK_EQ(sa->th.ack, 5001);
     CHECK(sa->th.opt.has_mss);
     CHECK(!sa->th.opt.has_wscale);     /* cannot be encoded without timestamps */
@@ -336,8 +223,8 @@ TEST(cookie_without_timestamps_keeps_mss_only)
     CHECK(!sa->th.opt.has_timestamp);
     uint32_t cookie = sa->th.seq;
     /* The ACK brings the cookie back, with data on it. */
-    hand_ack(&w, 40000, 5001, cookie + 1, NULL, "hello", 5);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_ok"), 1);
+    hand_ack(40000, 5001, cookie + 1, NULL, "hello", 5);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_ok"), 1);
     int afd = ps_accept(w.b, lfd, NULL);
     REQUIRE(afd >= 0);
     struct ps_tcb *tb = tcb_of(w.b, afd);
@@ -350,29 +237,29 @@ TEST(cookie_without_timestamps_keeps_mss_only)
     CHECK_EQ(ps_recv(w.b, afd, buf, sizeof(buf), 0), 5);
     CHECK(memcmp(buf, "hello", 5) == 0);
     /* b's answer reaches the hand client with the right numbers. */
-    w.ncap = 0;
+    probe.ncap = 0;
     CHECK_EQ(ps_send(w.b, afd, "world", 5, 0), 5);
     ps_sim_run_for(w.sim, PS_MS(1));
-    const struct seg *d = last_with(&w, PS_TCP_ACK);
+    const struct hand_seg *d = hand_last_with(&probe, PS_TCP_ACK);
     REQUIRE(d);
     CHECK_EQ(d->th.seq, cookie + 1);
     CHECK_EQ(d->th.ack, 5006);
     CHECK_EQ(d->dlen, 5);
     ps_close(w.b, afd);
     ps_close(w.b, lfd);
-    world_free(&w);
+    two_hosts_free(&w);
 }
 
 TEST(cookie_with_timestamps_keeps_wscale_sack)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w, true));
-    int lfd = listener(w.b, 128);
+    int lfd = stream_listener(w.b, PORT, 128);
     REQUIRE(lfd >= 0);
     flood(&w, SYNQ, 20000);
     struct ps_tcp_opts o = {.has_mss = true, .mss = 1452, .has_wscale = true, .wscale = 7, .sack_permitted = true,
                             .has_timestamp = true, .tsval = 123456, .tsecr = 0};
-    const struct seg *sa = hand_syn(&w, 40001, 9000, &o);
+    const struct hand_seg *sa = hand_syn(40001, 9000, &o);
     REQUIRE(sa);
     CHECK(sa->th.opt.has_mss && sa->th.opt.has_wscale && sa->th.opt.sack_permitted && sa->th.opt.has_timestamp);
     CHECK_EQ(sa->th.opt.tsecr, 123456);
@@ -381,8 +268,8 @@ TEST(cookie_with_timestamps_keeps_wscale_sack)
     uint32_t cookie = sa->th.seq;
     uint8_t our_ws = sa->th.opt.has_wscale ? sa->th.opt.wscale : 0;
     struct ps_tcp_opts ao = {.has_timestamp = true, .tsval = 123460, .tsecr = sa->th.opt.tsval};
-    hand_ack(&w, 40001, 9001, cookie + 1, &ao, NULL, 0);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_ok"), 1);
+    hand_ack(40001, 9001, cookie + 1, &ao, NULL, 0);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_ok"), 1);
     int afd = ps_accept(w.b, lfd, NULL);
     REQUIRE(afd >= 0);
     struct ps_tcb *tb = tcb_of(w.b, afd);
@@ -393,28 +280,28 @@ TEST(cookie_with_timestamps_keeps_wscale_sack)
     CHECK_EQ(tb->rcv_wscale, our_ws);
     CHECK_EQ(tb->ts_recent, 123460);
     /* b's timestamps go on from the SYN-ACK's, never back. */
-    w.ncap = 0;
+    probe.ncap = 0;
     CHECK_EQ(ps_send(w.b, afd, "x", 1, 0), 1);
     ps_sim_run_for(w.sim, PS_MS(1));
-    const struct seg *d = last_with(&w, PS_TCP_ACK);
+    const struct hand_seg *d = hand_last_with(&probe, PS_TCP_ACK);
     REQUIRE(d);
     CHECK(d->th.opt.has_timestamp);
     CHECK((int32_t)(d->th.opt.tsval - sa->th.opt.tsval) >= 0);
     CHECK_EQ(d->th.opt.tsecr, 123460);
     ps_close(w.b, afd);
     ps_close(w.b, lfd);
-    world_free(&w);
+    two_hosts_free(&w);
 }
 
 TEST(forged_and_old_cookies_refused)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w, true));
-    int lfd = listener(w.b, 128);
+    int lfd = stream_listener(w.b, PORT, 128);
     REQUIRE(lfd >= 0);
     flood(&w, SYNQ, 20000);
     struct ps_tcp_opts o = {.has_mss = true, .mss = 1460};
-    const struct seg *sa = hand_syn(&w, 40002, 777, &o);
+    const struct hand_seg *sa = hand_syn(40002, 777, &o);
     REQUIRE(sa);
     uint32_t cookie = sa->th.seq;
     /* Forged: the MSS field past the table, the hash bits changed, the
@@ -424,57 +311,57 @@ TEST(forged_and_old_cookies_refused)
     uint32_t forged[] = {cookie + 1 + 4, cookie + 1 + 0x1000u, (cookie + 1) ^ 0x00800000u, cookie + 1 + 0x01000000u,
                          0x12345678u};
     for (unsigned i = 0; i < sizeof(forged) / sizeof(forged[0]); i++) {
-        hand_ack(&w, 40002, 778, forged[i], NULL, NULL, 0);
-        const struct seg *r = last_with(&w, PS_TCP_RST);
+        hand_ack(40002, 778, forged[i], NULL, NULL, 0);
+        const struct hand_seg *r = hand_last_with(&probe, PS_TCP_RST);
         CHECK(r != NULL);
         if (r)
             CHECK_EQ(r->th.seq, forged[i]);
     }
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_failed"), 5);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_ok"), 0);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_failed"), 5);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_ok"), 0);
     CHECK_EQ(ps_accept(w.b, lfd, NULL), -EAGAIN);
     /* A spoofed-source ACK for a cookie sent to someone else fails too. */
     struct ps_tcp_hdr th = {.sport = 40002, .dport = PORT, .seq = 778, .ack = cookie + 1, .flags = PS_TCP_ACK,
                             .window = 1000};
-    inject(&w, IP_SPOOF(7), &th, NULL, 0);
+    hand_inject(&probe, IP_SPOOF(7), &th, NULL, 0);
     ps_sim_run_for(w.sim, PS_MS(1));
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_failed"), 6);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_failed"), 6);
 
     /* Old: the right cookie after 200 s (the cookie lives two 64 s ticks).
      * Flood again just before so the listener counts as under attack. */
     ps_sim_run_for(w.sim, PS_SEC(200));
     flood(&w, SYNQ + 1, 30000);
-    long long failed = stat_named(w.b, "tcp_syncookies_failed");
-    hand_ack(&w, 40002, 778, cookie + 1, NULL, NULL, 0);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_failed"), failed + 1);
-    CHECK(last_with(&w, PS_TCP_RST) != NULL);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_ok"), 0);
+    long long failed = stat_of(w.b, "tcp_syncookies_failed");
+    hand_ack(40002, 778, cookie + 1, NULL, NULL, 0);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_failed"), failed + 1);
+    CHECK(hand_last_with(&probe, PS_TCP_RST) != NULL);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_ok"), 0);
     CHECK_EQ(ps_accept(w.b, lfd, NULL), -EAGAIN);
     /* A fresh cookie still works. */
-    sa = hand_syn(&w, 40003, 5555, &o);
+    sa = hand_syn(40003, 5555, &o);
     REQUIRE(sa);
-    hand_ack(&w, 40003, 5556, sa->th.seq + 1, NULL, NULL, 0);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_ok"), 1);
+    hand_ack(40003, 5556, sa->th.seq + 1, NULL, NULL, 0);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_ok"), 1);
     int afd = ps_accept(w.b, lfd, NULL);
     CHECK(afd >= 0);
     ps_close(w.b, afd);
     ps_close(w.b, lfd);
-    world_free(&w);
+    two_hosts_free(&w);
 }
 
 TEST(cookies_off_drop)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w, false));
-    int lfd = listener(w.b, 128);
+    int lfd = stream_listener(w.b, PORT, 128);
     REQUIRE(lfd >= 0);
     flood(&w, SYNQ, 20000);
     struct ps_tcp_opts o = {.has_mss = true, .mss = 1460};
-    CHECK(hand_syn(&w, 40004, 1, &o) == NULL);
-    CHECK_EQ(stat_named(w.b, "tcp_syncookies_sent"), 0);
-    CHECK_EQ(stat_named(w.b, "tcp_synq_overflow"), 1);
+    CHECK(hand_syn(40004, 1, &o) == NULL);
+    CHECK_EQ(stat_of(w.b, "tcp_syncookies_sent"), 0);
+    CHECK_EQ(stat_of(w.b, "tcp_synq_overflow"), 1);
     ps_close(w.b, lfd);
-    world_free(&w);
+    two_hosts_free(&w);
 }
 
 int main(void)

@@ -34,113 +34,38 @@
 
 #include "core/stack_impl.h"
 #include "socket/sockets.h"
-#include "test.h"
+#include "tcp_sim.h"
 #include "transport/tcp.h"
 
-#define IP_A PS_IP4(192, 0, 2, 1)
-#define IP_B PS_IP4(192, 0, 2, 2)
-#define IP_PROBE_B PS_IP4(198, 51, 100, 1)
-#define IP_HAND PS_IP4(198, 51, 100, 50)
 #define T0 PS_SEC(100)
 #define PORT 7070
 #define MSL PS_MS(PS_DEFAULT_TCP_MSL_MS)
-#define CAP_MAX 64
 #define LWIP_TCP_PCB_BYTES 216 /* lwIP 2.1's struct tcp_pcb on IPv4, 64-bit */
 
-static const ps_mac_t mac_hand = {{0x02, 0, 0, 0, 0x51, 0x50}};
+/* a and b (two_hosts.h); what b sends out of its probe interface
+ * (tests/tcp_sim.h). */
+static struct hand_probe probe;
 
-struct seg {
-    struct ps_ipv4_hdr ip;
-    struct ps_tcp_hdr th;
-    size_t dlen;
-};
+static const struct ps_sim_impair wire = {.delay = PS_MS(1)};
 
-struct world {
-    struct ps_sim *sim;
-    struct ps_sim_link *link;
-    struct ps_stack *a, *b;
-    struct ps_iface *probe;
-    struct seg cap[CAP_MAX];
-    unsigned ncap;
-};
-
-static int probe_tx(void *ctx, struct ps_iface *ifc, const uint8_t *frame, size_t len)
+static bool world_new_cfg(struct two_hosts *w, const struct ps_config *ca, const struct ps_config *cb)
 {
-    (void)ifc;
-    struct world *w = ctx;
-    struct ps_eth_hdr eh;
-    if (len < 14 || ps_eth_parse(frame, len, &eh) < 0 || eh.type != PS_ETHERTYPE_IPV4)
-        return 0;
-    struct seg sg;
-    memset(&sg, 0, sizeof(sg));
-    int ih = ps_ipv4_parse(frame + 14, len - 14, &sg.ip);
-    if (ih < 0 || sg.ip.proto != PS_IP_PROTO_TCP)
-        return 0;
-    int th = ps_tcp_parse(frame + 14 + ih, sg.ip.total_len - (size_t)ih, sg.ip.src, sg.ip.dst, &sg.th);
-    if (th < 0)
-        return 0;
-    sg.dlen = sg.ip.total_len - (size_t)ih - (size_t)th;
-    if (w->ncap < CAP_MAX)
-        w->cap[w->ncap++] = sg;
-    return 0;
+    return two_hosts_new_at(w, 99, T0, ca, cb, &wire) && hand_probe_attach(&probe, w, 0);
 }
 
-static bool world_new_cfg(struct world *w, const struct ps_config *ca, const struct ps_config *cb)
+static bool world_new(struct two_hosts *w)
 {
-    static const struct ps_sim_impair wire = {.delay = PS_MS(1)};
-    static const ps_mac_t mac_probe = {{0x02, 0, 0, 0, 0x51, 0x01}};
-    memset(w, 0, sizeof(*w));
-    w->sim = ps_sim_new(99, T0);
-    w->link = w->sim ? ps_sim_link_new(w->sim, &wire) : NULL;
-    w->a = ps_stack_new(ca, T0);
-    w->b = ps_stack_new(cb, T0);
-    if (!w->link || !w->a || !w->b)
-        return false;
-    struct ps_iface *ia = ps_sim_attach(w->link, w->a, "eth0", NULL, 1500);
-    struct ps_iface *ib = ps_sim_attach(w->link, w->b, "eth0", NULL, 1500);
-    w->probe = ps_iface_add(w->b, "probe", &mac_probe, 1500, probe_tx, w);
-    return ia && ib && w->probe && ps_iface_add_addr(ia, IP_A, 24) == 0 && ps_iface_add_addr(ib, IP_B, 24) == 0 &&
-           ps_iface_add_addr(w->probe, IP_PROBE_B, 24) == 0 &&
-           ps_arp_add_static(w->b, w->probe, IP_HAND, &mac_hand) == 0;
+    return two_hosts_new_seeded(w, 99, T0, 31, 32, &wire) && hand_probe_attach(&probe, w, 0);
 }
 
-static bool world_new(struct world *w)
-{
-    struct ps_config ca, cb;
-    ps_config_default(&ca);
-    ps_config_default(&cb);
-    ca.seed = 31;
-    cb.seed = 32;
-    return world_new_cfg(w, &ca, &cb);
-}
-
-#define CHECK_POOLS_FULL(s)                                                       \
-    do {                                                                          \
-        unsigned sf_, st_, lf_, lt_;                                              \
-        ps_pbuf_pool_usage((s), &sf_, &st_, &lf_, &lt_);                         \
-        if (sf_ != st_ || lf_ != lt_)                                             \
-            T_FAIL("buffers held: small %u of %u free, large %u of %u free", sf_, \
-                   st_, lf_, lt_);                                                \
-    } while (0)
-
-static void world_free(struct world *w)
+static void world_free(struct two_hosts *w)
 {
     ps_sim_run_for(w->sim, 2 * MSL + PS_SEC(200));
     CHECK_EQ(ps_tcp_tw_count(w->a), 0);
     CHECK_EQ(ps_tcp_tw_count(w->b), 0);
     CHECK_POOLS_FULL(w->a);
     CHECK_POOLS_FULL(w->b);
-    ps_stack_free(w->a);
-    ps_stack_free(w->b);
-    ps_sim_free(w->sim);
-}
-
-static long long stat_named(struct ps_stack *s, const char *name)
-{
-    for (unsigned i = 0; i < ps_stats_count(); i++)
-        if (strcmp(ps_stats_name(i), name) == 0)
-            return (long long)ps_stats_get(ps_stack_stats(s), i);
-    return -1;
+    two_hosts_free(w);
 }
 
 /* Entries of the socket table in use (hidden ones included). */
@@ -189,17 +114,8 @@ static struct census census(struct ps_stack *s, ps_ip4_t laddr, uint16_t lport, 
 
 /* ---- real connections between a and b ----------------------------------------------------- */
 
-static int listener(struct ps_stack *s, uint16_t port, int backlog)
-{
-    int fd = ps_socket(s, PS_SOCK_STREAM);
-    struct ps_sockaddr_in a = {.addr = 0, .port = port};
-    if (fd < 0 || ps_bind(s, fd, &a) != 0 || ps_listen(s, fd, backlog) != 0)
-        return -1;
-    return fd;
-}
-
 /* An established pair: cfd on a, afd on b. */
-static bool pair(struct world *w, int lfd, int *cfd, int *afd)
+static bool pair(struct two_hosts *w, int lfd, int *cfd, int *afd)
 {
     *cfd = ps_socket(w->a, PS_SOCK_STREAM);
     struct ps_sockaddr_in to = {.addr = IP_B, .port = PORT};
@@ -213,13 +129,13 @@ static bool pair(struct world *w, int lfd, int *cfd, int *afd)
 
 TEST(record_replaces_socket_and_expires)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
     size_t rec = ps_tcp_tw_record_size();
     fprintf(stderr, "  TIME_WAIT record: %zu bytes (struct ps_tcb: %zu; lwIP tcp_pcb: %d)\n", rec,
             sizeof(struct ps_tcb), LWIP_TCP_PCB_BYTES);
     CHECK(rec <= LWIP_TCP_PCB_BYTES / 2);
-    int lfd = listener(w.b, PORT, 8), cfd, afd;
+    int lfd = stream_listener(w.b, PORT, 8), cfd, afd;
     REQUIRE(lfd >= 0);
     REQUIRE(pair(&w, lfd, &cfd, &afd));
     struct ps_sockaddr_in cl;
@@ -234,7 +150,7 @@ TEST(record_replaces_socket_and_expires)
     ps_sim_run_for(w.sim, PS_MS(10));
     ps_time_t t_tw = ps_sim_now(w.sim);
     CHECK_EQ(ps_tcp_tw_count(w.a), 1);
-    CHECK_EQ(stat_named(w.a, "tcp_timewait"), 1);
+    CHECK_EQ(stat_of(w.a, "tcp_timewait"), 1);
     struct census c = census(w.a, cl.addr, cl.port, IP_B, PORT);
     CHECK_EQ(c.tw, 1);
     CHECK_EQ(c.match, 1);
@@ -247,20 +163,12 @@ TEST(record_replaces_socket_and_expires)
     struct ps_sockaddr_in same = {.addr = 0, .port = cl.port};
     CHECK_EQ(ps_bind(w.a, fd2, &same), -EADDRINUSE);
     ps_close(w.a, fd2);
-    /* The ss printout lists it. */
-    char *text = NULL;
-    size_t tlen = 0;
-    FILE *mem = open_memstream(&text, &tlen);
-    REQUIRE(mem);
-    ps_ss_print(w.a, mem, PS_SS_NUMERIC);
-    fclose(mem);
-    CHECK(text && strstr(text, "TIME-WAIT"));
-    free(text);
+    CHECK_SS_LISTS(w.a, "TIME-WAIT"); /* the ss printout lists it */
     ps_sim_run_until(w.sim, t_tw + 2 * MSL - PS_SEC(1));
     CHECK_EQ(ps_tcp_tw_count(w.a), 1);
     ps_sim_run_until(w.sim, t_tw + 2 * MSL + PS_SEC(1));
     CHECK_EQ(ps_tcp_tw_count(w.a), 0);
-    CHECK_EQ(stat_named(w.a, "tcp_timewait_expired"), 1);
+    CHECK_EQ(stat_of(w.a, "tcp_timewait_expired"), 1);
     CHECK_EQ(ps_ports_in_use(w.a, PS_IP_PROTO_TCP), 0);
     CHECK_EQ(census(w.a, 0, 0, 0, 0).tw, 0);
 
@@ -291,15 +199,13 @@ TEST(record_replaces_socket_and_expires)
 
 TEST(pool_bounded_oldest_first)
 {
-    struct world w;
+    struct two_hosts w;
     struct ps_config ca, cb;
-    ps_config_default(&ca);
-    ps_config_default(&cb);
-    ca.seed = 41;
-    cb.seed = 42;
+    two_hosts_config(&ca, 41);
+    two_hosts_config(&cb, 42);
     ca.tcp_timewait_max = 4;
     REQUIRE(world_new_cfg(&w, &ca, &cb));
-    int lfd = listener(w.b, PORT, 8);
+    int lfd = stream_listener(w.b, PORT, 8);
     REQUIRE(lfd >= 0);
     uint16_t ports[10];
     for (unsigned i = 0; i < 10; i++) {
@@ -314,8 +220,8 @@ TEST(pool_bounded_oldest_first)
         ps_sim_run_for(w.sim, PS_MS(5));
         CHECK_EQ(ps_tcp_tw_count(w.a), i < 4 ? i + 1 : 4);
     }
-    CHECK_EQ(stat_named(w.a, "tcp_timewait"), 10);
-    CHECK_EQ(stat_named(w.a, "tcp_timewait_overflow"), 6);
+    CHECK_EQ(stat_of(w.a, "tcp_timewait"), 10);
+    CHECK_EQ(stat_of(w.a, "tcp_timewait_overflow"), 6);
     for (unsigned i = 0; i < 10; i++)
         CHECK_EQ(census(w.a, IP_A, ports[i], IP_B, PORT).match, i >= 6 ? 1 : 0);
     CHECK_EQ(ps_ports_in_use(w.a, PS_IP_PROTO_TCP), 4);
@@ -326,26 +232,13 @@ TEST(pool_bounded_oldest_first)
 /* ---- a hand-made peer on the probe interface --------------------------------------------- */
 
 struct hand {
-    struct world *w;
+    struct two_hosts *w;
     uint16_t sport;
     bool ts;
     uint32_t snd_nxt;   /* the hand peer's next sequence number */
     uint32_t rcv_nxt;   /* what it has received from b */
     uint32_t tsval, ts_recent;
 };
-
-static void inject(struct world *w, ps_ip4_t src, struct ps_tcp_hdr *th)
-{
-    uint8_t frame[256];
-    struct ps_eth_hdr eh = {.dst = *ps_iface_mac(w->probe), .src = mac_hand, .type = PS_ETHERTYPE_IPV4};
-    size_t off = ps_eth_emit(frame, &eh);
-    size_t tl = PS_TCP_HLEN + ps_tcp_opts_len(&th->opt);
-    struct ps_ipv4_hdr ih = {.total_len = (uint16_t)(20 + tl), .id = 1, .df = true, .ttl = 64,
-                             .proto = PS_IP_PROTO_TCP, .src = src, .dst = IP_PROBE_B};
-    size_t hl = ps_ipv4_emit(frame + off, &ih);
-    ps_tcp_emit(frame + off + hl, th, src, IP_PROBE_B, 0);
-    ps_iface_input(w->probe, frame, off + hl + tl, ps_sim_now(w->sim));
-}
 
 /* Send a segment from the hand peer (seq given), capture b's answers. */
 static void hand_send(struct hand *h, uint32_t seq, uint8_t flags, uint32_t tsval)
@@ -362,29 +255,19 @@ static void hand_send(struct hand *h, uint32_t seq, uint8_t flags, uint32_t tsva
         th.opt.has_mss = true;
         th.opt.mss = 1460;
     }
-    h->w->ncap = 0;
-    inject(h->w, IP_HAND, &th);
-    ps_sim_run_for(h->w->sim, PS_MS(1));
-}
-
-static const struct seg *last_with(const struct world *w, uint8_t flags)
-{
-    for (unsigned i = w->ncap; i-- > 0;)
-        if ((w->cap[i].th.flags & flags) == flags)
-            return &w->cap[i];
-    return NULL;
+    hand_exchange(&probe, &th, NULL, 0);
 }
 
 /* A connection from the hand peer to b's listener; b closes first, so b
  * keeps TIME_WAIT.  Returns false if any step failed. */
 static bool hand_to_timewait(struct hand *h, int lfd, uint32_t isn)
 {
-    struct world *w = h->w;
+    struct two_hosts *w = h->w;
     unsigned records = ps_tcp_tw_count(w->b);
     h->snd_nxt = isn;
     h->tsval += 10;
     hand_send(h, h->snd_nxt, PS_TCP_SYN, h->tsval);
-    const struct seg *sa = last_with(w, PS_TCP_SYN | PS_TCP_ACK);
+    const struct hand_seg *sa = hand_last_with(&probe, PS_TCP_SYN | PS_TCP_ACK);
     if (!sa)
         return false;
     h->snd_nxt++;
@@ -395,10 +278,10 @@ static bool hand_to_timewait(struct hand *h, int lfd, uint32_t isn)
     int afd = ps_accept(w->b, lfd, NULL);
     if (afd < 0)
         return false;
-    w->ncap = 0;
+    probe.ncap = 0;
     ps_close(w->b, afd); /* b's FIN */
     ps_sim_run_for(w->sim, PS_MS(1));
-    const struct seg *fin = last_with(w, PS_TCP_FIN);
+    const struct hand_seg *fin = hand_last_with(&probe, PS_TCP_FIN);
     if (!fin)
         return false;
     h->rcv_nxt = fin->th.seq + 1;
@@ -406,31 +289,31 @@ static bool hand_to_timewait(struct hand *h, int lfd, uint32_t isn)
     h->tsval += 10;
     hand_send(h, h->snd_nxt, PS_TCP_ACK | PS_TCP_FIN, h->tsval); /* ACK b's FIN, and ours */
     h->snd_nxt++;
-    const struct seg *ack = last_with(w, PS_TCP_ACK);
+    const struct hand_seg *ack = hand_last_with(&probe, PS_TCP_ACK);
     return ack && ack->th.ack == h->snd_nxt && ps_tcp_tw_count(w->b) == records + 1;
 }
 
 TEST(fin_retransmission_reacked)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, PORT, 8);
+    int lfd = stream_listener(w.b, PORT, 8);
     REQUIRE(lfd >= 0);
     struct hand h = {.w = &w, .sport = 41000, .ts = true, .tsval = 1000};
     REQUIRE(hand_to_timewait(&h, lfd, 100000));
     ps_time_t t_tw = ps_sim_now(w.sim);
-    long long acks = stat_named(w.b, "tcp_timewait_acks");
+    long long acks = stat_of(w.b, "tcp_timewait_acks");
     /* Our ACK was "lost": the FIN comes again 50 s later. */
     ps_sim_run_for(w.sim, PS_SEC(50));
     h.tsval += 50000;
     hand_send(&h, h.snd_nxt - 1, PS_TCP_ACK | PS_TCP_FIN, h.tsval);
-    const struct seg *a = last_with(&w, PS_TCP_ACK);
+    const struct hand_seg *a = hand_last_with(&probe, PS_TCP_ACK);
     REQUIRE(a);
     CHECK_EQ(a->th.ack, h.snd_nxt);
     CHECK_EQ(a->th.seq, h.rcv_nxt);
     CHECK(a->th.opt.has_timestamp);
     CHECK_EQ(a->th.opt.tsecr, h.tsval);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_acks"), acks + 1);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_acks"), acks + 1);
     /* 2*MSL restarted: still there past the first deadline. */
     ps_sim_run_until(w.sim, t_tw + 2 * MSL + PS_SEC(10));
     CHECK_EQ(ps_tcp_tw_count(w.b), 1);
@@ -441,17 +324,17 @@ TEST(fin_retransmission_reacked)
     REQUIRE(hand_to_timewait(&h2, lfd, 300000));
     h2.tsval += 10;
     hand_send(&h2, h2.snd_nxt, PS_TCP_ACK, h2.tsval);
-    CHECK_EQ(w.ncap, 0);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_drop"), 1);
+    CHECK_EQ(probe.ncap, 0);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_drop"), 1);
     ps_close(w.b, lfd);
     world_free(&w);
 }
 
 TEST(reopen_rules)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, PORT, 8);
+    int lfd = stream_listener(w.b, PORT, 8);
     REQUIRE(lfd >= 0);
 
     /* With timestamps: an older TSval is refused (ACK), a newer one reopens. */
@@ -459,19 +342,19 @@ TEST(reopen_rules)
     REQUIRE(hand_to_timewait(&h, lfd, 500000));
     uint32_t b_old_nxt = h.rcv_nxt; /* b's SND.NXT */
     hand_send(&h, h.snd_nxt + 1000, PS_TCP_SYN, h.tsval - 100); /* higher seq, older TS */
-    const struct seg *r = last_with(&w, PS_TCP_ACK);
+    const struct hand_seg *r = hand_last_with(&probe, PS_TCP_ACK);
     REQUIRE(r);
     CHECK(!(r->th.flags & PS_TCP_SYN));
     CHECK_EQ(r->th.ack, h.snd_nxt);
     CHECK_EQ(ps_tcp_tw_count(w.b), 1);
     h.tsval += 10;
     hand_send(&h, h.snd_nxt - 5000, PS_TCP_SYN, h.tsval); /* lower seq, newer TS */
-    r = last_with(&w, PS_TCP_SYN | PS_TCP_ACK);
+    r = hand_last_with(&probe, PS_TCP_SYN | PS_TCP_ACK);
     REQUIRE(r);
     CHECK_EQ(r->th.ack, h.snd_nxt - 5000 + 1);
     CHECK_EQ(r->th.seq, b_old_nxt + 65535 + 2); /* above the old sequence space */
     CHECK_EQ(ps_tcp_tw_count(w.b), 0);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_reopen"), 1);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_reopen"), 1);
     /* Complete it: the new connection is accepted. */
     h.snd_nxt = h.snd_nxt - 5000 + 1;
     h.rcv_nxt = r->th.seq + 1;
@@ -487,15 +370,15 @@ TEST(reopen_rules)
     struct hand n = {.w = &w, .sport = 42001, .ts = false};
     REQUIRE(hand_to_timewait(&n, lfd, 700000));
     hand_send(&n, n.snd_nxt - 10, PS_TCP_SYN, 0);
-    r = last_with(&w, PS_TCP_ACK);
+    r = hand_last_with(&probe, PS_TCP_ACK);
     REQUIRE(r);
     CHECK(!(r->th.flags & PS_TCP_SYN));
     CHECK_EQ(ps_tcp_tw_count(w.b), 1);
     hand_send(&n, n.snd_nxt + 100000, PS_TCP_SYN, 0);
-    r = last_with(&w, PS_TCP_SYN | PS_TCP_ACK);
+    r = hand_last_with(&probe, PS_TCP_SYN | PS_TCP_ACK);
     CHECK(r != NULL);
     CHECK_EQ(ps_tcp_tw_count(w.b), 0);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_reopen"), 2);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_reopen"), 2);
     /* (That half-open child times out by itself.) */
 
     /* RST: ignored unless exactly at RCV.NXT, which ends the record. */
@@ -503,16 +386,16 @@ TEST(reopen_rules)
     REQUIRE(hand_to_timewait(&q, lfd, 900000));
     hand_send(&q, q.snd_nxt + 1, PS_TCP_RST, 0);
     CHECK_EQ(ps_tcp_tw_count(w.b), 1);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_rst"), 0);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_rst"), 0);
     hand_send(&q, q.snd_nxt, PS_TCP_RST, 0);
     CHECK_EQ(ps_tcp_tw_count(w.b), 0);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_rst"), 1);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_rst"), 1);
     ps_close(w.b, lfd);
     world_free(&w);
 }
 
 /* connect() from b's port PORT to the hand peer, over b's record. */
-static int connect_over(struct world *w, uint16_t rport)
+static int connect_over(struct two_hosts *w, uint16_t rport)
 {
     int fd = ps_socket(w->b, PS_SOCK_STREAM);
     int one = 1;
@@ -524,7 +407,7 @@ static int connect_over(struct world *w, uint16_t rport)
         ps_close(w->b, fd);
         return rc;
     }
-    w->ncap = 0;
+    probe.ncap = 0;
     rc = ps_connect(w->b, fd, &to);
     ps_sim_run_for(w->sim, PS_MS(1));
     ps_close(w->b, fd);
@@ -533,9 +416,9 @@ static int connect_over(struct world *w, uint16_t rport)
 
 TEST(connect_reuse_only_when_safe)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, PORT, 8);
+    int lfd = stream_listener(w.b, PORT, 8);
     REQUIRE(lfd >= 0);
     struct hand h = {.w = &w, .sport = 43000, .ts = true, .tsval = 1000};
     REQUIRE(hand_to_timewait(&h, lfd, 1000000));
@@ -547,18 +430,18 @@ TEST(connect_reuse_only_when_safe)
 
     /* Too soon after the peer's last timestamp. */
     CHECK_EQ(connect_over(&w, 43000), -EADDRINUSE);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_reuse_unsafe"), 1);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_reuse_unsafe"), 1);
     /* Without timestamps, never. */
     ps_sim_run_for(w.sim, PS_SEC(2));
     CHECK_EQ(connect_over(&w, 43001), -EADDRINUSE);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_reuse_unsafe"), 2);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_reuse_unsafe"), 2);
     CHECK_EQ(ps_tcp_tw_count(w.b), 2);
     /* With timestamps, a second later: the SYN goes out above the old
      * sequence numbers and timestamps. */
     CHECK_EQ(connect_over(&w, 43000), -EINPROGRESS);
-    CHECK_EQ(stat_named(w.b, "tcp_timewait_reuse"), 1);
+    CHECK_EQ(stat_of(w.b, "tcp_timewait_reuse"), 1);
     CHECK_EQ(ps_tcp_tw_count(w.b), 1);
-    const struct seg *syn = last_with(&w, PS_TCP_SYN);
+    const struct hand_seg *syn = hand_last_with(&probe, PS_TCP_SYN);
     REQUIRE(syn);
     CHECK_EQ(syn->th.seq, b_old_nxt + 65535 + 2);
     CHECK(syn->th.opt.has_timestamp);
@@ -586,9 +469,9 @@ static bool all_accepted(void *ctx)
 
 TEST(ten_thousand_connections_leave_nothing)
 {
-    struct world w;
+    struct two_hosts w;
     REQUIRE(world_new(&w));
-    int lfd = listener(w.b, PORT, 128);
+    int lfd = stream_listener(w.b, PORT, 128);
     REQUIRE(lfd >= 0);
     enum { TOTAL = 10000, BATCH = 50 };
     unsigned opened = 0, closed = 0;
@@ -616,12 +499,12 @@ TEST(ten_thousand_connections_leave_nothing)
         ps_sim_run_for(w.sim, PS_MS(5));
     }
     CHECK_EQ(closed, TOTAL);
-    CHECK_EQ(stat_named(w.a, "tcp_conn_active"), TOTAL);
-    CHECK_EQ(stat_named(w.b, "tcp_conn_passive"), TOTAL);
-    CHECK_EQ(stat_named(w.a, "tcp_timewait") + stat_named(w.b, "tcp_timewait"), TOTAL);
+    CHECK_EQ(stat_of(w.a, "tcp_conn_active"), TOTAL);
+    CHECK_EQ(stat_of(w.b, "tcp_conn_passive"), TOTAL);
+    CHECK_EQ(stat_of(w.a, "tcp_timewait") + stat_of(w.b, "tcp_timewait"), TOTAL);
     fprintf(stderr, "  records: a %u, b %u; dropped early a %lld, b %lld\n", ps_tcp_tw_count(w.a),
-            ps_tcp_tw_count(w.b), stat_named(w.a, "tcp_timewait_overflow"),
-            stat_named(w.b, "tcp_timewait_overflow"));
+            ps_tcp_tw_count(w.b), stat_of(w.a, "tcp_timewait_overflow"),
+            stat_of(w.b, "tcp_timewait_overflow"));
     CHECK(ps_tcp_tw_count(w.a) <= PS_DEFAULT_TCP_TIMEWAIT_MAX);
     CHECK(ps_tcp_tw_count(w.b) <= PS_DEFAULT_TCP_TIMEWAIT_MAX);
     CHECK_EQ(s_nused(w.a), 0);

@@ -31,26 +31,14 @@
 #include <portstack/sim.h>
 #include <portstack/socket.h>
 
-#include "stream_data.h"
-#include "test.h"
+#include "tcp_sim.h"
 
-#define IP_A PS_IP4(192, 0, 2, 1)
-#define IP_B PS_IP4(192, 0, 2, 2)
 #define T0 PS_SEC(100)
 #define PORT 5001
 
 /* ---- data ---------------------------------------------------------------------------- */
 
-/* mix64, gen, fnv1a: tests/stream_data.h */
-
-/* One direction of a connection. */
-struct flow {
-    uint32_t seed;
-    uint64_t total, sent, rcvd;
-    uint64_t h_tx, h_rx, bad;
-    bool done_tx, eof, finished;
-    int tx_err, rx_err;
-};
+/* mix64, gen, fnv1a: tests/stream_data.h; struct flow: tests/tcp_sim.h */
 
 /* A connection: a's socket cfd, b's accepted afd; up = a->b, down = b->a.
  * Each side shuts down its sending half after its last byte; the
@@ -76,64 +64,11 @@ struct run {
 
 static struct run *cur; /* the run the callbacks and poller serve */
 
-static void flow_init(struct flow *f, uint64_t total, uint32_t seed)
+/* No data moves while the run holds it. */
+static void flow_send_unless_held(struct flow *f)
 {
-    memset(f, 0, sizeof(*f));
-    f->total = total;
-    f->seed = seed;
-    f->h_tx = f->h_rx = FNV_INIT;
-}
-
-static void flow_send(struct ps_stack *s, int fd, struct flow *f)
-{
-    uint8_t buf[32768]; /* not static: a callback may run inside ps_send */
-    if (cur->hold)
-        return;
-    while (!f->done_tx && f->sent < f->total && !f->tx_err) {
-        size_t n = sizeof(buf);
-        if (f->total - f->sent < n)
-            n = (size_t)(f->total - f->sent);
-        gen(f->seed, f->sent, buf, n);
-        ssize_t k = ps_send(s, fd, buf, n, 0);
-        if (k == -EAGAIN)
-            return;
-        if (k <= 0 || (size_t)k > n) {
-            f->tx_err = k < 0 ? (int)k : -EIO;
-            return;
-        }
-        f->h_tx = fnv1a(f->h_tx, buf, (size_t)k);
-        f->sent += (uint64_t)k;
-    }
-    if (f->sent == f->total && !f->done_tx && !f->tx_err) {
-        f->done_tx = true;
-        int rc = ps_shutdown(s, fd, PS_SHUT_WR);
-        if (rc != 0)
-            f->tx_err = rc;
-    }
-}
-
-static void flow_recv(struct ps_stack *s, int fd, struct flow *f)
-{
-    uint8_t buf[32768], want[32768];
-    while (!f->eof && !f->rx_err) {
-        ssize_t k = ps_recv(s, fd, buf, sizeof(buf), 0);
-        if (k == -EAGAIN)
-            return;
-        if (k < 0) {
-            f->rx_err = (int)k;
-            return;
-        }
-        if (k == 0) {
-            f->eof = true;
-            return;
-        }
-        gen(f->seed, f->rcvd, want, (size_t)k);
-        if (memcmp(buf, want, (size_t)k) != 0)
-            for (ssize_t i = 0; i < k; i++)
-                f->bad += buf[i] != want[i];
-        f->h_rx = fnv1a(f->h_rx, buf, (size_t)k);
-        f->rcvd += (uint64_t)k;
-    }
+    if (!cur->hold)
+        flow_send(f);
 }
 
 static void conn_check_done(struct conn *c)
@@ -164,8 +99,8 @@ static void pump_a(struct conn *c)
     do {
         c->busy_a = true;
         c->again_a = false;
-        flow_send(cur->a, c->cfd, &c->up);
-        flow_recv(cur->a, c->cfd, &c->down);
+        flow_send_unless_held(&c->up);
+        flow_recv(&c->down);
         c->busy_a = false;
     } while (c->again_a);
     conn_check_done(c);
@@ -182,8 +117,8 @@ static void pump_b(struct conn *c)
     do {
         c->busy_b = true;
         c->again_b = false;
-        flow_send(cur->b, c->afd, &c->down);
-        flow_recv(cur->b, c->afd, &c->up);
+        flow_send_unless_held(&c->down);
+        flow_recv(&c->up);
         c->busy_b = false;
     } while (c->again_b);
     conn_check_done(c);
@@ -216,7 +151,7 @@ static void accept_all(void)
             continue;
         }
         struct conn *c = &cur->conns[idx - 1];
-        c->afd = fd;
+        c->afd = c->up.rx_fd = c->down.tx_fd = fd;
         cur->accepted++;
         ps_socket_set_callback(cur->b, fd, on_b, c);
         pump_b(c);
@@ -257,26 +192,6 @@ static bool all_accepted(void *ctx)
     return r->accepted + r->failed >= r->n;
 }
 
-struct count_ctx {
-    const char *state;
-    unsigned n;
-};
-
-static int count_cb(void *ctx, const struct ps_sock_info *i)
-{
-    struct count_ctx *c = ctx;
-    if (i->type == PS_SOCK_STREAM && i->state && strcmp(i->state, c->state) == 0)
-        c->n++;
-    return 0;
-}
-
-static unsigned count_state(struct ps_stack *s, const char *state)
-{
-    struct count_ctx c = {state, 0};
-    ps_socket_foreach(s, count_cb, &c);
-    return c.n;
-}
-
 /* ---- a run: two stacks, a link, n connections ------------------------------------------- */
 
 struct params {
@@ -312,7 +227,7 @@ static void open_one(struct run *r, const struct params *p, unsigned i)
 {
     struct conn *c = &r->conns[i];
     c->afd = -1;
-    c->cfd = ps_socket(r->a, PS_SOCK_STREAM);
+    c->cfd = c->up.tx_fd = c->down.rx_fd = ps_socket(r->a, PS_SOCK_STREAM);
     if (c->cfd < 0) {
         T_FAIL("socket %u: %s", i, ps_strerror(c->cfd));
         c->finished = true;
@@ -347,23 +262,6 @@ static ps_time_t opener_poll(void *ctx, ps_time_t now)
     return o->next < o->r->n ? now + PS_MS(1) : PS_TIME_NEVER;
 }
 
-#define CHECK_POOLS_FULL(s)                                                       \
-    do {                                                                          \
-        unsigned sf_, st_, lf_, lt_;                                              \
-        ps_pbuf_pool_usage((s), &sf_, &st_, &lf_, &lt_);                         \
-        if (sf_ != st_ || lf_ != lt_)                                             \
-            T_FAIL("%s: buffers held: small %u of %u free, large %u of %u free", \
-                   ps_stack_name(s), sf_, st_, lf_, lt_);                         \
-    } while (0)
-
-static long long stat_named(struct ps_stack *s, const char *name)
-{
-    for (unsigned i = 0; i < ps_stats_count(); i++)
-        if (strcmp(ps_stats_name(i), name) == 0)
-            return (long long)ps_stats_get(ps_stack_stats(s), i);
-    return -1;
-}
-
 static void transfer(const struct params *p)
 {
     struct run r;
@@ -374,26 +272,21 @@ static void transfer(const struct params *p)
     r.conns = calloc(p->nconn, sizeof(*r.conns));
     r.port_to_conn = calloc(65536, sizeof(*r.port_to_conn));
     REQUIRE(r.conns && r.port_to_conn);
-    struct ps_config cfg;
-    ps_config_default(&cfg);
+    struct ps_config ca, cb;
+    two_hosts_config(&ca, p->seed * 2 + 1);
     if (p->max_sockets)
-        cfg.max_sockets = p->max_sockets;
+        ca.max_sockets = p->max_sockets;
     if (p->pbufs)
-        cfg.pbuf_small_count = p->pbufs;
-    r.sim = ps_sim_new(p->seed, T0);
-    REQUIRE(r.sim);
-    struct ps_sim_link *link = ps_sim_link_new(r.sim, &p->imp);
-    cfg.seed = p->seed * 2 + 1;
-    r.a = ps_stack_new(&cfg, T0);
-    cfg.seed = p->seed * 2 + 2;
-    r.b = ps_stack_new(&cfg, T0);
-    REQUIRE(link && r.a && r.b);
-    ps_stack_set_name(r.a, "a");
-    ps_stack_set_name(r.b, "b");
-    struct ps_iface *ia = ps_sim_attach(link, r.a, "eth0", NULL, 1500);
-    struct ps_iface *ib = ps_sim_attach(link, r.b, "eth0", NULL, 1500);
-    REQUIRE(ia && ib && ps_iface_add_addr(ia, IP_A, 24) == 0 && ps_iface_add_addr(ib, IP_B, 24) == 0);
-    REQUIRE(ps_sim_set_tso(link, ia, p->tso) == 0 && ps_sim_set_tso(link, ib, p->tso) == 0);
+        ca.pbuf_small_count = p->pbufs;
+    cb = ca;
+    cb.seed = p->seed * 2 + 2;
+    struct two_hosts w;
+    bool made = two_hosts_new_at(&w, p->seed, T0, &ca, &cb, &p->imp);
+    r.sim = w.sim;
+    r.a = w.a;
+    r.b = w.b;
+    REQUIRE(made);
+    REQUIRE(ps_sim_set_tso(w.link, w.ia, p->tso) == 0 && ps_sim_set_tso(w.link, w.ib, p->tso) == 0);
 
     /* The neighbours know each other first, so no SYN waits on ARP (whose
      * queue holds only a few packets). */
@@ -409,8 +302,10 @@ static void transfer(const struct params *p)
     REQUIRE(ps_socket_set_callback(r.b, r.lfd, on_listen, NULL) == 0);
 
     for (unsigned i = 0; i < p->nconn; i++) {
-        flow_init(&r.conns[i].up, p->up_bytes, 1000 + 2 * i);
-        flow_init(&r.conns[i].down, p->down_bytes, 1001 + 2 * i);
+        /* The fds are set as the sockets come: see open_one, accept_all. */
+        flow_init(&r.conns[i].up, r.a, -1, r.b, -1, p->up_bytes, 1000 + 2 * i);
+        flow_init(&r.conns[i].down, r.b, -1, r.a, -1, p->down_bytes, 1001 + 2 * i);
+        r.conns[i].up.end = r.conns[i].down.end = FLOW_SHUT;
         r.conns[i].cfd = r.conns[i].afd = -1;
     }
     clock_t cpu0 = clock();
@@ -478,10 +373,10 @@ static void transfer(const struct params *p)
             p->name, p->nconn, r.finished, r.failed, (double)bytes / 1e6, secs,
             secs > 0 ? (double)bytes * 8 / secs / 1e6 : 0.0, cpu, done ? "" : " - TIME LIMIT REACHED");
     fprintf(stderr, "  a: tcp_retransmits %lld, tcp_rto_timeouts %lld, tcp_fast_retransmits %lld; b: tcp_ooo_segments %lld, tcp_timewait_overflow %lld\n",
-            stat_named(r.a, "tcp_retransmits"), stat_named(r.a, "tcp_rto_timeouts"),
-            stat_named(r.a, "tcp_fast_retransmits"), stat_named(r.b, "tcp_ooo_segments"),
-            stat_named(r.b, "tcp_timewait_overflow") + stat_named(r.a, "tcp_timewait_overflow"));
-    const struct ps_sim_link_stats *ls = ps_sim_link_stats(link);
+            stat_of(r.a, "tcp_retransmits"), stat_of(r.a, "tcp_rto_timeouts"),
+            stat_of(r.a, "tcp_fast_retransmits"), stat_of(r.b, "tcp_ooo_segments"),
+            stat_of(r.b, "tcp_timewait_overflow") + stat_of(r.a, "tcp_timewait_overflow"));
+    const struct ps_sim_link_stats *ls = ps_sim_link_stats(w.link);
     fprintf(stderr, "  link: %llu frames sent, %llu lost, %llu queue-dropped, %llu duplicated, %llu reordered\n",
             (unsigned long long)ls->frames_sent, (unsigned long long)ls->frames_lost,
             (unsigned long long)ls->frames_queue_dropped, (unsigned long long)ls->frames_duplicated,
@@ -496,11 +391,11 @@ static void transfer(const struct params *p)
     if (p->tso != PS_SIM_TSO_OFF) {
         /* Both ends sent data as super-segments; with PS_SIM_TSO_WHOLE the
          * receivers took them whole (beyond the MTU). */
-        fprintf(stderr, "  super-segments: a %lld, b %lld\n", stat_named(r.a, "tcp_tso_tx"),
-                stat_named(r.b, "tcp_tso_tx"));
-        CHECK(stat_named(r.a, "tcp_tso_tx") > 0);
-        CHECK(p->down_bytes < 100000 || stat_named(r.b, "tcp_tso_tx") > 0);
-        CHECK_EQ(stat_named(r.b, "eth_drop_too_long"), 0);
+        fprintf(stderr, "  super-segments: a %lld, b %lld\n", stat_of(r.a, "tcp_tso_tx"),
+                stat_of(r.b, "tcp_tso_tx"));
+        CHECK(stat_of(r.a, "tcp_tso_tx") > 0);
+        CHECK(p->down_bytes < 100000 || stat_of(r.b, "tcp_tso_tx") > 0);
+        CHECK_EQ(stat_of(r.b, "eth_drop_too_long"), 0);
     }
     CHECK(done);
     CHECK_EQ(r.failed, 0);
@@ -527,9 +422,7 @@ static void transfer(const struct params *p)
     ps_sim_run_for(r.sim, PS_SEC(300));
     CHECK_POOLS_FULL(r.a);
     CHECK_POOLS_FULL(r.b);
-    ps_stack_free(r.a);
-    ps_stack_free(r.b);
-    ps_sim_free(r.sim);
+    two_hosts_free(&w);
     free(r.conns);
     free(r.port_to_conn);
     cur = NULL;
@@ -729,13 +622,7 @@ TEST(concurrent_10000)
 
 int main(int argc, char **argv)
 {
-    /* A test name as argument runs just that one. */
-    const char *only = argc > 1 ? argv[1] : NULL;
-#define RUN_IF(name)                                  \
-    do {                                              \
-        if (!only || strcmp(only, #name) == 0)        \
-            RUN(name);                                \
-    } while (0)
+    /* A test name as argument runs just that one (RUN_IF: tests/tcp_sim.h). */
     RUN_IF(clean_10mb);
     RUN_IF(clean_10mb_both_ways);
     RUN_IF(ten_gbit);

@@ -147,9 +147,7 @@ TEST(syn_in_established_challenged)
     struct ps_stats b = SNAP(c.n);
     const uint32_t at[] = {RCV_NXT(&c), RCV_NXT(&c) + 500, RCV_NXT(&c) - 1000};
     for (unsigned i = 0; i < 3; i++) {
-        struct ps_tcp_opts o = peer_opts(&c.p, PS_TCP_SYN);
-        peer_xmit(&c.p, PS_TCP_SYN, at[i], 0, 65535, &o, NULL, 0);
-        c.p.tsval++;
+        peer_syn_at(&c.p, at[i], NULL, 0);
         EXPECT_SEG(&c.p, &g, A, SND_NXT(&c), RCV_NXT(&c), 0);
         EXPECT_NONE(&c.p);
         CHECK_STATE(&c.p, "ESTAB");
@@ -163,9 +161,7 @@ TEST(syn_in_established_challenged)
     CHECK_STAT(b, c.n, tcp_conn_reset, 0);
     CHECK_STAT(b, c.n, tcp_conn_abort, 0);
     /* A SYN carrying data: the data is not taken. */
-    struct ps_tcp_opts o = peer_opts(&c.p, PS_TCP_SYN);
-    peer_xmit(&c.p, PS_TCP_SYN, RCV_NXT(&c), 0, 65535, &o, "evil", 4);
-    c.p.tsval++;
+    peer_syn_at(&c.p, RCV_NXT(&c), "evil", 4);
     EXPECT_SEG(&c.p, &g, A, SND_NXT(&c), RCV_NXT(&c), 0);
     char buf[8];
     CHECK_EQ(ps_recv(c.n->s, c.fd, buf, sizeof buf, 0), -EAGAIN);
@@ -286,9 +282,7 @@ TEST(challenge_ack_rate_limit)
     struct ps_stats b = SNAP(c.n);
     for (unsigned i = 0; i < 5; i++)
         peer_rst(&c.p, RCV_NXT(&c) + 10 + i);
-    struct ps_tcp_opts o = peer_opts(&c.p, PS_TCP_SYN);
-    peer_xmit(&c.p, PS_TCP_SYN, RCV_NXT(&c) + 20, 0, 65535, &o, NULL, 0);
-    c.p.tsval++;
+    peer_syn_at(&c.p, RCV_NXT(&c) + 20, NULL, 0);
     for (unsigned i = 0; i < 3; i++)
         EXPECT_SEG(&c.p, &g, A, SND_NXT(&c), RCV_NXT(&c), 0);
     EXPECT_NONE(&c.p);
@@ -328,9 +322,7 @@ TEST(syn_out_of_window_within_budget)
     const uint32_t at[] = {RCV_NXT(&c) + 0x80000000u, RCV_NXT(&c) - 100000, RCV_NXT(&c) + 0x40000000u,
                            RCV_NXT(&c) - 1, RCV_NXT(&c) + 0x12345678u};
     for (unsigned i = 0; i < 5; i++) {
-        struct ps_tcp_opts o = peer_opts(&c.p, PS_TCP_SYN);
-        peer_xmit(&c.p, PS_TCP_SYN, at[i], 0, 65535, &o, NULL, 0);
-        c.p.tsval++;
+        peer_syn_at(&c.p, at[i], NULL, 0);
     }
     for (unsigned i = 0; i < 3; i++)
         EXPECT_SEG(&c.p, &g, A, SND_NXT(&c), RCV_NXT(&c), 0);

@@ -23,6 +23,29 @@
 
 #include "tcp_peer.h"
 
+/* A host (tcp_host) that has connected to the peer at RPORT (ISN PISS):
+ * its SYN is in g; returns the socket, in SYN-SENT. */
+static int syn_sent(struct net **n, struct tcp_peer *p, struct tcp_seg *g)
+{
+    *n = tcp_host(NULL);
+    REQUIRE(*n);
+    peer_init(p, *n, 0, RPORT, PISS);
+    return peer_connect_syn(p, g);
+}
+
+/* A host (tcp_host) listening on LPORT that has answered the SYN of the
+ * peer at PPORT (ISN PISS): its SYN-ACK is in g; returns the listener. */
+static int syn_received(struct net **n, struct tcp_peer *p, struct tcp_seg *g)
+{
+    *n = tcp_host(NULL);
+    REQUIRE(*n);
+    int lfd = tcp_listener(*n, LPORT);
+    peer_init(p, *n, LPORT, PPORT, PISS);
+    peer_send(p, PS_TCP_SYN, NULL, 0);
+    EXPECT_SEG(p, g, SA, g->h.seq, PISS + 1, 0);
+    return lfd;
+}
+
 /* ---- opening ------------------------------------------------------------------------------------- */
 
 TEST(passive_open)
@@ -203,18 +226,11 @@ TEST(active_open)
  * establishes. */
 TEST(simultaneous_open)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
-    int fd = ps_socket(n->s, PS_SOCK_STREAM);
-    REQUIRE(fd >= 0);
-    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT}, me;
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, 0, RPORT, PISS);
-    CHECK_EQ(ps_connect(n->s, fd, &to), -EINPROGRESS);
-    REQUIRE(ps_getsockname(n->s, fd, &me) == 0);
-    p.us_port = me.port;
     struct tcp_seg g;
-    EXPECT_SEG(&p, &g, PS_TCP_SYN, g.h.seq, 0, 0);
+    int fd = syn_sent(&n, &p, &g);
+    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT};
     uint32_t iss = g.h.seq;
     struct ps_stats b = SNAP(n);
     /* The peer's own SYN (not an answer to ours). */
@@ -259,18 +275,11 @@ TEST(simultaneous_open)
  * SYN-ACK likewise and ACKs) establishes us. */
 TEST(simultaneous_open_synack_crossing)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
-    int fd = ps_socket(n->s, PS_SOCK_STREAM);
-    REQUIRE(fd >= 0);
-    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT}, me;
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, 0, RPORT, PISS);
-    CHECK_EQ(ps_connect(n->s, fd, &to), -EINPROGRESS);
-    REQUIRE(ps_getsockname(n->s, fd, &me) == 0);
-    p.us_port = me.port;
     struct tcp_seg g;
-    EXPECT_SEG(&p, &g, PS_TCP_SYN, g.h.seq, 0, 0);
+    int fd = syn_sent(&n, &p, &g);
+    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT};
     uint32_t iss = g.h.seq;
     peer_send(&p, PS_TCP_SYN, NULL, 0);
     EXPECT_SEG(&p, &g, SA, iss, PISS + 1, 0);
@@ -291,14 +300,10 @@ TEST(simultaneous_open_synack_crossing)
  * again means our SYN-ACK was lost: it is resent. */
 TEST(syn_in_syn_received)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
-    int lfd = tcp_listener(n, LPORT);
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, LPORT, PPORT, PISS);
     struct tcp_seg g;
-    peer_send(&p, PS_TCP_SYN, NULL, 0);
-    EXPECT_SEG(&p, &g, SA, g.h.seq, PISS + 1, 0);
+    int lfd = syn_received(&n, &p, &g);
     uint32_t iss = g.h.seq;
     struct ps_stats b = SNAP(n);
 
@@ -333,14 +338,10 @@ TEST(syn_in_syn_received)
  * half-open connection stays and completes with the right ACK. */
 TEST(old_ack_in_syn_received)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
-    int lfd = tcp_listener(n, LPORT);
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, LPORT, PPORT, PISS);
     struct tcp_seg g;
-    peer_send(&p, PS_TCP_SYN, NULL, 0);
-    EXPECT_SEG(&p, &g, SA, g.h.seq, PISS + 1, 0);
+    int lfd = syn_received(&n, &p, &g);
     uint32_t iss = g.h.seq;
     struct ps_tcp_opts o = peer_opts(&p, A);
     peer_xmit(&p, A, PISS + 1, iss, 65535, &o, NULL, 0);
@@ -362,14 +363,10 @@ TEST(old_ack_in_syn_received)
  * the synchronized states; Linux's tcp_check_req resets too). */
 TEST(unsent_ack_in_syn_received)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
-    int lfd = tcp_listener(n, LPORT);
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, LPORT, PPORT, PISS);
     struct tcp_seg g;
-    peer_send(&p, PS_TCP_SYN, NULL, 0);
-    EXPECT_SEG(&p, &g, SA, g.h.seq, PISS + 1, 0);
+    int lfd = syn_received(&n, &p, &g);
     uint32_t iss = g.h.seq;
     struct ps_tcp_opts o = peer_opts(&p, A);
     peer_xmit(&p, A, PISS + 1, iss + 1000, 65535, &o, NULL, 0);
@@ -385,17 +382,10 @@ TEST(unsent_ack_in_syn_received)
  * nothing; the right SYN-ACK still opens the connection. */
 TEST(syn_sent_bad_ack)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, 0, RPORT, PISS);
-    int fd = ps_socket(n->s, PS_SOCK_STREAM);
-    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT}, me;
-    CHECK_EQ(ps_connect(n->s, fd, &to), -EINPROGRESS);
-    REQUIRE(ps_getsockname(n->s, fd, &me) == 0);
-    p.us_port = me.port;
     struct tcp_seg g;
-    EXPECT_SEG(&p, &g, PS_TCP_SYN, g.h.seq, 0, 0);
+    (void)syn_sent(&n, &p, &g);
     uint32_t iss = g.h.seq;
     struct ps_tcp_opts o = peer_opts(&p, SA);
     struct ps_stats b = SNAP(n);
@@ -445,17 +435,11 @@ TEST(duplicate_syn_ack)
  * RFC 9293 3.10.7.3): ECONNREFUSED. */
 TEST(rst_in_syn_sent)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, 0, RPORT, PISS);
-    int fd = ps_socket(n->s, PS_SOCK_STREAM);
-    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT}, me;
-    CHECK_EQ(ps_connect(n->s, fd, &to), -EINPROGRESS);
-    REQUIRE(ps_getsockname(n->s, fd, &me) == 0);
-    p.us_port = me.port;
     struct tcp_seg g;
-    EXPECT_SEG(&p, &g, PS_TCP_SYN, g.h.seq, 0, 0);
+    int fd = syn_sent(&n, &p, &g);
+    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT};
     uint32_t iss = g.h.seq;
     struct ps_stats b = SNAP(n);
     peer_xmit(&p, PS_TCP_RST, 0, 0, 0, NULL, NULL, 0);           /* no ACK: ignored */
@@ -486,14 +470,10 @@ TEST(rst_in_syn_sent)
  * in LISTEN, nothing to accept), silently. */
 TEST(rst_in_syn_received_passive)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
-    int lfd = tcp_listener(n, LPORT);
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, LPORT, PPORT, PISS);
     struct tcp_seg g;
-    peer_send(&p, PS_TCP_SYN, NULL, 0);
-    EXPECT_SEG(&p, &g, SA, g.h.seq, PISS + 1, 0);
+    int lfd = syn_received(&n, &p, &g);
     uint32_t iss = g.h.seq;
     struct ps_stats b = SNAP(n);
     peer_rst(&p, PISS + 10);
@@ -523,17 +503,11 @@ TEST(rst_in_syn_received_passive)
  * refused (RFC 9293 3.10.7.4). */
 TEST(rst_in_syn_received_active)
 {
-    struct net *n = tcp_host(NULL);
-    REQUIRE(n);
-    int fd = ps_socket(n->s, PS_SOCK_STREAM);
-    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT}, me;
+    struct net *n;
     struct tcp_peer p;
-    peer_init(&p, n, 0, RPORT, PISS);
-    CHECK_EQ(ps_connect(n->s, fd, &to), -EINPROGRESS);
-    REQUIRE(ps_getsockname(n->s, fd, &me) == 0);
-    p.us_port = me.port;
     struct tcp_seg g;
-    EXPECT_SEG(&p, &g, PS_TCP_SYN, g.h.seq, 0, 0);
+    int fd = syn_sent(&n, &p, &g);
+    struct ps_sockaddr_in to = {.addr = IP_PEER, .port = RPORT};
     uint32_t iss = g.h.seq;
     peer_send(&p, PS_TCP_SYN, NULL, 0);
     EXPECT_SEG(&p, &g, SA, iss, PISS + 1, 0);
@@ -796,6 +770,38 @@ TEST(fin_out_of_order)
     CHECK_EQ(ps_recv(c.n->s, c.fd, buf, sizeof buf, 0), 200);
     CHECK_MEM(buf, data, 200);
     CHECK_EQ(ps_recv(c.n->s, c.fd, buf, sizeof buf, 0), 0);
+    NET_FREE(c.n);
+}
+
+/* A FIN beyond a hole ends the stream where it stands, whatever a broken
+ * or hostile peer sends past it, before or after: once the hole fills,
+ * exactly the data up to the FIN is read and acknowledged, then EOF. */
+TEST(fin_out_of_order_ends_stream)
+{
+    struct conn c;
+    conn_passive(&c, NULL);
+    struct tcp_seg g;
+    uint8_t data[300];
+    tcp_pattern(data, sizeof data, 9);
+    peer_send_at(&c.p, PA, PISS + 1 + 250, data + 250, 50); /* past the FIN to come */
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 0);
+    peer_send_at(&c.p, PS_TCP_FIN | PA, PISS + 1 + 100, data + 100, 100);
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 0);
+    peer_send_at(&c.p, PA, PISS + 1 + 200, data + 200, 60); /* after the FIN, past it */
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 0);
+    peer_send_at(&c.p, PS_TCP_FIN | PA, PISS + 1 + 150, data + 150, 20); /* a second FIN, elsewhere */
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 0);
+    EXPECT_NONE(&c.p);
+    CHECK_STATE(&c.p, "ESTAB");
+    peer_send_at(&c.p, PA, PISS + 1, data, 100);
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1 + 200 + 1, 0);
+    EXPECT_NONE(&c.p);
+    CHECK_STATE(&c.p, "CLOSE-WAIT");
+    char buf[400];
+    CHECK_EQ(ps_recv(c.n->s, c.fd, buf, sizeof buf, 0), 200);
+    CHECK_MEM(buf, data, 200);
+    CHECK_EQ(ps_recv(c.n->s, c.fd, buf, sizeof buf, 0), 0);
+    CHECK_EQ(ps_stack_check(c.n->s, NULL, 0), 0);
     NET_FREE(c.n);
 }
 
@@ -1550,6 +1556,7 @@ int main(void)
     RUN(rst_listen_and_closed);
     RUN(fin_with_data);
     RUN(fin_out_of_order);
+    RUN(fin_out_of_order_ends_stream);
     RUN(fin_retransmitted_on_timeout);
     RUN(half_close_ours);
     RUN(half_close_peer);
