@@ -13,9 +13,11 @@
  *
  * Oracles.  The parser: a head it accepts lies within the buffer and the
  * bound and ends in CRLFCRLF; its result does not depend on the bytes
- * after the head; every shorter prefix of the head needs more.  The
- * server: what it sends is an HTTP/1.1 response stream (it starts with
- * "HTTP/1.1 "); beyond that, fuzz_conn.h's checks.
+ * after the head; every shorter prefix of the head needs more; the
+ * resumable search for the head's end, fed a byte at a time, finds the
+ * same end (or none) and never moves back or past it.  The server: what
+ * it sends is an HTTP/1.1 response stream (it starts with "HTTP/1.1 ");
+ * beyond that, fuzz_conn.h's checks.
  */
 #include <string.h>
 
@@ -24,10 +26,27 @@
 #include "apps/http_parse.h"
 #include "fuzz_conn.h"
 
+/* The head's end as the server finds it: searched as the bytes come, a
+ * byte at a time; 0 if it has not ended within the bound. */
+static size_t resumed_end(const char *b, size_t n, size_t max)
+{
+    size_t next = 0, end = 0;
+    for (size_t len = 0; len <= n && !end; len++) {
+        size_t before = next;
+        end = http_head_end(b, len, max, &next);
+        FUZZ_MUST(next >= before && next <= len && (!end || next + 4 == end),
+                  "the search moved back or past the end");
+    }
+    return end;
+}
+
 static void fuzz_parser(const char *b, size_t n, size_t max)
 {
     static struct http_request r, r2;
     int rc = http_parse_request(b, n, max, &r);
+    size_t end = resumed_end(b, n, max);
+    FUZZ_MUST(rc == HTTP_PARSE_NEED_MORE || rc == HTTP_PARSE_TOO_LONG ? end == 0 : end == r.head_len,
+              "the resumed search disagrees with the parser");
     if (rc == HTTP_PARSE_NEED_MORE) {
         FUZZ_MUST(n < max, "needs more beyond its bound");
         return;

@@ -69,6 +69,9 @@ struct ps_http_stats {
     uint64_t refused;        /* connections over PS_HTTP_MAX_CONN, or the transport's limit */
     uint64_t timeouts;       /* slow heads and idle connections cut */
     uint64_t bytes_out;
+    uint64_t head_bytes_scanned; /* request-head bytes looked at: searched for the head's end
+                                  * once however it arrives, then parsed once (so at most
+                                  * about twice the head bytes received) */
 };
 
 /* Serve on port (0: 80) at addr (0: all).  docroot may be NULL (only the

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "apps/http_parse.h"
+
 enum phase { IDLE, SENDING, HEAD, BODY_LEN, BODY_CHUNKED, BODY_CLOSE };
 
 struct ps_http_client {
@@ -117,14 +119,23 @@ static int parse_head(struct ps_http_client *c, size_t from)
     c->content_length = -1;
     bool chunked = false;
     c->close_after = minor == 0;
-    for (char *line = strstr(c->in, "\r\n"); line && line < end; line = strstr(line + 2, "\r\n")) {
+    /* Each field is read within its own line: a search running on to the
+     * end of the head would cost a head of many such lines quadratic work,
+     * and find "close" or a length in the next field. */
+    for (char *line = strstr(c->in, "\r\n"), *eol; line; line = eol) {
         char *h = line + 2;
-        if (!strncasecmp(h, "Content-Length:", 15))
-            c->content_length = strtol(h + 15, NULL, 10);
-        else if (!strncasecmp(h, "Transfer-Encoding:", 18) && strstr(h, "chunked"))
+        eol = strstr(h, "\r\n"); /* NULL on the last line: the head ends in a NUL */
+        size_t hl = eol ? (size_t)(eol - h) : strlen(h);
+        if (!strncasecmp(h, "Content-Length:", 15)) {
+            const char *v = h + 15; /* strtol would skip the line's end into the next */
+            while (*v == ' ' || *v == '\t')
+                v++;
+            c->content_length = v < h + hl ? strtol(v, NULL, 10) : 0;
+        } else if (!strncasecmp(h, "Transfer-Encoding:", 18) && http_has_token(h + 18, hl - 18, "chunked")) {
             chunked = true;
-        else if (!strncasecmp(h, "Connection:", 11) && strstr(h, "close"))
+        } else if (!strncasecmp(h, "Connection:", 11) && http_has_token(h + 11, hl - 11, "close")) {
             c->close_after = true;
+        }
     }
     c->phase = chunked ? BODY_CHUNKED : c->content_length >= 0 ? BODY_LEN : BODY_CLOSE;
     if (c->phase == BODY_CLOSE)

@@ -23,8 +23,7 @@ static const char *find_crlf(const char *p, const char *end)
     return p + 1 < end ? p : end;
 }
 
-/* Does the comma-separated header value contain token (case-insensitive)? */
-static bool has_token(const char *v, size_t n, const char *token)
+bool http_has_token(const char *v, size_t n, const char *token)
 {
     size_t tl = strlen(token);
     for (size_t i = 0; i < n;) {
@@ -43,19 +42,33 @@ static bool has_token(const char *v, size_t n, const char *token)
     return false;
 }
 
+size_t http_head_end(const char *buf, size_t len, size_t max, size_t *next)
+{
+    size_t i = *next;
+    for (; i + 3 < len && i + 4 <= max; i++)
+        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
+            *next = i; /* found again at once if asked again */
+            return i + 4;
+        }
+    *next = i;
+    return 0;
+}
+
 int http_parse_request(const char *buf, size_t len, size_t max, struct http_request *r)
+{
+    size_t next = 0, end = http_head_end(buf, len, max, &next);
+    if (!end) {
+        memset(r, 0, sizeof(*r));
+        r->content_length = -1;
+        return len >= max ? HTTP_PARSE_TOO_LONG : HTTP_PARSE_NEED_MORE;
+    }
+    return http_parse_head(buf, end, r);
+}
+
+int http_parse_head(const char *buf, size_t end, struct http_request *r)
 {
     memset(r, 0, sizeof(*r));
     r->content_length = -1;
-    /* Find the end of the head. */
-    size_t end = 0;
-    for (size_t i = 0; i + 3 < len && i + 4 <= max; i++)
-        if (buf[i] == '\r' && buf[i + 1] == '\n' && buf[i + 2] == '\r' && buf[i + 3] == '\n') {
-            end = i + 4;
-            break;
-        }
-    if (!end)
-        return len >= max ? HTTP_PARSE_TOO_LONG : HTTP_PARSE_NEED_MORE;
     r->head_len = end;
     for (size_t i = 0; i < end; i++) /* no bare CR or LF, no NUL */
         if ((buf[i] == '\r' && buf[i + 1] != '\n') || (buf[i] == '\n' && (i == 0 || buf[i - 1] != '\r')) ||
@@ -110,10 +123,10 @@ int http_parse_request(const char *buf, size_t len, size_t max, struct http_requ
                 return HTTP_PARSE_BAD; /* RFC 9112 3.2: exactly one */
             r->has_host = true;
         } else if (nl == 10 && !strncasecmp(p, "Connection", 10)) {
-            r->conn_close |= has_token(v, vl, "close");
-            r->conn_keep_alive |= has_token(v, vl, "keep-alive");
+            r->conn_close |= http_has_token(v, vl, "close");
+            r->conn_keep_alive |= http_has_token(v, vl, "keep-alive");
         } else if (nl == 17 && !strncasecmp(p, "Transfer-Encoding", 17)) {
-            if (!has_token(v, vl, "chunked"))
+            if (!http_has_token(v, vl, "chunked"))
                 return HTTP_PARSE_BAD;
             r->chunked = true;
         } else if (nl == 14 && !strncasecmp(p, "Content-Length", 14)) {

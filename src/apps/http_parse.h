@@ -1,6 +1,7 @@
 /*
  * HTTP/1.1 request heads (RFC 9112 section 3 and 5): a pure parser, so it
- * can be fuzzed on its own.
+ * can be fuzzed on its own.  Finding where a head ends is resumable, so a
+ * head that arrives in pieces is searched once in all, not once per piece.
  */
 #ifndef PS_APPS_HTTP_PARSE_H
 #define PS_APPS_HTTP_PARSE_H
@@ -29,5 +30,21 @@ enum { HTTP_PARSE_OK = 0, HTTP_PARSE_NEED_MORE = 1, HTTP_PARSE_BAD = -400, HTTP_
 
 /* Parse the head at the start of buf[0..len).  max bounds the head size. */
 int http_parse_request(const char *buf, size_t len, size_t max, struct http_request *r);
+
+/* The length of the head at the start of buf[0..len) (its CRLFCRLF
+ * included), or 0 while it has not ended; a head ends within its first max
+ * bytes or is too long.  *next is where the search resumes: 0 for a new
+ * head, then left for the next call on the same head (buf[0..len) may only
+ * have grown since), so each position is looked at once however the head
+ * arrives.  *next never passes the start of the CRLFCRLF found. */
+size_t http_head_end(const char *buf, size_t len, size_t max, size_t *next);
+
+/* Does the comma-separated header value v[0..n) list token (compared
+ * without regard to case, white space around it ignored)? */
+bool http_has_token(const char *v, size_t n, const char *token);
+
+/* Parse buf[0..head_len), a whole head as http_head_end found it: one of
+ * the outcomes above other than NEED_MORE and TOO_LONG. */
+int http_parse_head(const char *buf, size_t head_len, struct http_request *r);
 
 #endif

@@ -35,6 +35,7 @@ struct conn {
     struct ps_http_server *h;
     void *tc;            /* the transport's state (TLS), NULL for plain TCP */
     size_t in_len;
+    size_t head_next;    /* where the search for the head's end resumes in in[] */
     size_t out_len, out_off;
     enum body_kind body;
     bool chunked;        /* the body goes out in chunks */
@@ -357,6 +358,16 @@ static void start_echo(struct conn *c, const struct http_request *rq)
     c->body_hash = 0xcbf29ce484222325ULL;
 }
 
+/* Drop the first n bytes of c->in (a head, body bytes): what follows is
+ * the start of something new, to be searched from its beginning. */
+static void in_consume(struct conn *c, size_t n)
+{
+    memmove(c->in, c->in + n, c->in_len - n);
+    c->in_len -= n;
+    c->in[c->in_len] = '\0';
+    c->head_next = 0;
+}
+
 /* Hash the body bytes at the start of c->in.  Returns true once the body
  * is complete and its answer queued. */
 static bool take_echo_body(struct conn *c)
@@ -364,9 +375,7 @@ static bool take_echo_body(struct conn *c)
     size_t n = c->in_len < (size_t)c->body_left ? c->in_len : (size_t)c->body_left;
     for (size_t i = 0; i < n; i++)
         c->body_hash = (c->body_hash ^ (uint8_t)c->in[i]) * 0x100000001b3ULL;
-    memmove(c->in, c->in + n, c->in_len - n);
-    c->in_len -= n;
-    c->in[c->in_len] = '\0';
+    in_consume(c, n);
     c->body_left -= (long)n;
     if (c->body_left > 0)
         return false;
@@ -434,23 +443,27 @@ static void respond(struct conn *c, const struct http_request *rq)
 }
 
 /* Parse the next request if a whole head is buffered.  Returns false when
- * more input is needed. */
+ * more input is needed.  The search for the head's end resumes where it
+ * stopped, and the head is parsed only once whole: re-parsing from the
+ * start on every arrival would cost a head sent a byte at a time
+ * quadratic work. */
 static bool next_request(struct conn *c)
 {
     struct http_request rq;
-    int rc = http_parse_request(c->in, c->in_len, PS_HTTP_MAX_HEAD, &rq);
-    if (rc == HTTP_PARSE_NEED_MORE)
+    size_t from = c->head_next, end = http_head_end(c->in, c->in_len, PS_HTTP_MAX_HEAD, &c->head_next);
+    c->h->stats.head_bytes_scanned += c->head_next - from + end;
+    if (!end && c->in_len < PS_HTTP_MAX_HEAD)
         return false;
+    int rc = end ? http_parse_head(c->in, end, &rq) : HTTP_PARSE_TOO_LONG;
     if (rc != HTTP_PARSE_OK) {
         c->close_after = true;
         error_page(c, -rc, true);
         c->in_len = 0;
+        c->head_next = 0;
         return true;
     }
     respond(c, &rq);
-    memmove(c->in, c->in + rq.head_len, c->in_len - rq.head_len);
-    c->in_len -= rq.head_len;
-    c->in[c->in_len] = '\0';
+    in_consume(c, rq.head_len);
     return true;
 }
 
@@ -667,6 +680,7 @@ ps_time_t ps_http_poll(struct ps_http_server *h, ps_time_t now)
                 /* A head that never completed (slowloris): 408, then close. */
                 c->close_after = true;
                 c->in_len = 0;
+                c->head_next = 0;
                 error_page(c, 408, true);
                 pump(c);
             } else {

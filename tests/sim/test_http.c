@@ -3,8 +3,11 @@
  * persistent connections, pipelined requests answered in order, chunked
  * status pages that list the real sockets, JSON counters, static files and
  * path traversal refused, HEAD, 404/405/400/431/505, HTTP/1.0 closing, the
- * slow-header timeout (408) and the connection limit (503); plus the
- * request parser on its own against smuggling shapes.
+ * slow-header timeout (408) and the connection limit (503); heads at the
+ * size limit sent a byte per segment, parsed right in linear work (the
+ * server's head_bytes_scanned counter, not a clock); plus the request
+ * parser on its own against smuggling shapes, and its search for a head's
+ * end resumed piece by piece.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -276,6 +279,104 @@ TEST(limits_and_timeouts)
     world_free(&w);
 }
 
+/* Send s one byte per segment, each on its way before the next. */
+static void send_bytewise(struct world *w, int fd, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        CHECK_EQ(ps_send(w->c, fd, s + i, 1, 0), 1);
+        ps_sim_run_for(w->sim, PS_US(200));
+    }
+}
+
+/* A head of exactly len bytes: the request line, Host, then padding. */
+static void make_head(char *h, size_t len, const char *target)
+{
+    int n = snprintf(h, len, "GET %s HTTP/1.1\r\nHost: cam\r\nX-Pad: ", target);
+    memset(h + n, 'p', len - (size_t)n);
+    memcpy(h + len - 4, "\r\n\r\n", 4);
+}
+
+TEST(heads_a_byte_at_a_time_cost_linear_work)
+{
+    struct world w;
+    world_new(&w);
+    int fd = client(&w);
+    REQUIRE(ps_setsockopt(w.c, fd, PS_IPPROTO_TCP, PS_TCP_NODELAY, &(int){1}, sizeof(int)) == 0);
+    static char h1[PS_HTTP_MAX_HEAD], h2[PS_HTTP_MAX_HEAD - 100], h3[PS_HTTP_MAX_HEAD + 1];
+    bool eof;
+    /* A head of exactly the limit, one byte per segment: served. */
+    make_head(h1, sizeof(h1), "/");
+    uint64_t segs = ps_stack_stats(w.c)->tcp_tx;
+    send_bytewise(&w, fd, h1, sizeof(h1));
+    CHECK(ps_stack_stats(w.c)->tcp_tx - segs >= sizeof(h1)); /* it really came a byte at a time */
+    read_all(&w, fd, buf, sizeof(buf), PS_MS(100), &eof);
+    CHECK(!eof && strstr(buf, "HTTP/1.1 200 OK") && strstr(buf, "hello, portstack\n"));
+    /* The end was searched for once, and the head parsed once: about twice
+     * its length (re-parsing from the start on every byte, as before, is
+     * about len * len / 2). */
+    uint64_t scanned = ps_http_stats(w.h)->head_bytes_scanned;
+    CHECK(scanned >= sizeof(h1) && scanned <= 2 * sizeof(h1));
+    /* The next head on the kept connection is searched from its own start. */
+    make_head(h2, sizeof(h2), "/nothere");
+    send_bytewise(&w, fd, h2, sizeof(h2));
+    read_all(&w, fd, buf, sizeof(buf), PS_MS(100), &eof);
+    CHECK(!eof && strstr(buf, "HTTP/1.1 404"));
+    CHECK(ps_http_stats(w.h)->head_bytes_scanned - scanned <= 2 * sizeof(h2));
+    CHECK_EQ(ps_http_stats(w.h)->requests, 2);
+    /* One byte over the limit: 431 once the limit is reached, and the
+     * connection closes. */
+    scanned = ps_http_stats(w.h)->head_bytes_scanned;
+    make_head(h3, sizeof(h3), "/");
+    send_bytewise(&w, fd, h3, PS_HTTP_MAX_HEAD);
+    read_all(&w, fd, buf, sizeof(buf), PS_MS(100), &eof);
+    CHECK(strstr(buf, "HTTP/1.1 431") && eof);
+    CHECK(ps_http_stats(w.h)->head_bytes_scanned - scanned <= PS_HTTP_MAX_HEAD);
+    CHECK_EQ(ps_http_stats(w.h)->requests, 2);
+    ps_close(w.c, fd);
+    world_free(&w);
+}
+
+TEST(head_end_search_resumes)
+{
+    static const char *const heads[] = {
+        "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: x\r\nA: \r\r\n\r\r\n\r\n", /* near misses before the end */
+        "\r\n\r\n",
+    };
+    for (size_t k = 0; k < sizeof(heads) / sizeof(heads[0]); k++) {
+        char b[128];
+        size_t hl = strlen(heads[k]);
+        snprintf(b, sizeof(b), "%sGET /next", heads[k]); /* a pipelined request after it */
+        size_t len = strlen(b);
+        /* Every way of cutting it in two, and a byte at a time: the same end,
+         * and no position looked at twice. */
+        for (size_t cut = 0; cut <= len; cut++) {
+            size_t next = 0, end = http_head_end(b, cut, 8192, &next);
+            CHECK(next <= cut);
+            if (!end)
+                end = http_head_end(b, len, 8192, &next);
+            CHECK_EQ(end, hl);
+            CHECK_EQ(next, hl - 4);
+        }
+        size_t next = 0, end = 0, i = 0;
+        while (!end && i < len)
+            end = http_head_end(b, ++i, 8192, &next);
+        CHECK_EQ(end, hl);
+        CHECK_EQ(i, hl);
+        CHECK_EQ(http_head_end(b, len, 8192, &next), hl); /* asked again: found again */
+    }
+    /* The bound: a head may end exactly at max, not one byte after. */
+    const char *h = heads[0];
+    size_t hl = strlen(h), next = 0;
+    CHECK_EQ(http_head_end(h, hl, hl, &next), hl);
+    next = 0;
+    CHECK_EQ(http_head_end(h, hl, hl - 1, &next), 0);
+    CHECK(next + 4 <= hl);
+    struct http_request r;
+    CHECK_EQ(http_parse_head(h, hl, &r), HTTP_PARSE_OK);
+    CHECK(r.head_len == hl && r.has_host && strcmp(r.target, "/") == 0);
+}
+
 TEST(parser_refuses_smuggling_shapes)
 {
     struct http_request r;
@@ -313,5 +414,7 @@ int main(void)
     RUN(status_pages_show_the_real_sockets);
     RUN(limits_and_timeouts);
     RUN(parser_refuses_smuggling_shapes);
+    RUN(heads_a_byte_at_a_time_cost_linear_work);
+    RUN(head_end_search_resumes);
     TEST_END();
 }

@@ -10,7 +10,9 @@
  * request in one write answered in order, and a kept connection the
  * server closed while idle replaced before a POST is sent on it.  A
  * scripted server that closes a kept connection as a request comes: a GET
- * is sent again, a POST is not.
+ * is sent again, a POST is not.  A response head of some 16 KB sent a byte
+ * per segment, its fields read each within its own line (a "close" in a
+ * later field does not end the kept connection).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -375,10 +377,62 @@ TEST(only_idempotent_requests_retried)
     world_free(&w);
 }
 
+/* A response head near the client's 16 KB bound, a byte per segment:
+ * read right, and each field within its own line. */
+TEST(response_head_a_byte_at_a_time)
+{
+    struct world w;
+    world_new(&w, 9, 80, NULL);
+    int lfd = ps_socket(w.s, PS_SOCK_STREAM);
+    struct ps_sockaddr_in a = {0, 8082};
+    REQUIRE(ps_bind(w.s, lfd, &a) == 0 && ps_listen(w.s, lfd, 4) == 0);
+    struct ps_http_client *hc = ps_http_client_new(w.c, SRV, 8082, "camera.example");
+    REQUIRE(hc);
+    CHECK_EQ(ps_http_request(hc, "GET", "/big", NULL, 0, on_response, &g), 0);
+    ps_sim_run_for(w.sim, PS_MS(50));
+    int fd = ps_accept(w.s, lfd, NULL);
+    REQUIRE(fd >= 0);
+    REQUIRE(ps_setsockopt(w.s, fd, PS_IPPROTO_TCP, PS_TCP_NODELAY, &(int){1}, sizeof(int)) == 0);
+    char req[2048];
+    CHECK(ps_recv(w.s, fd, req, sizeof(req), 0) > 0);
+    static char head[16384];
+    size_t n = (size_t)snprintf(head, sizeof(head), "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\n"
+                                                     "X-Note: closed on Sundays\r\n");
+    for (int i = 0; n < sizeof(head) - 100; i++)
+        n += (size_t)snprintf(head + n, sizeof(head) - n, "X-Pad-%05d: padding padding\r\n", i);
+    n += (size_t)snprintf(head + n, sizeof(head) - n, "Content-Length: 5\r\n\r\nhello");
+    uint64_t segs = ps_stack_stats(w.s)->tcp_tx;
+    for (size_t i = 0; i < n; i++) {
+        CHECK_EQ(ps_send(w.s, fd, head + i, 1, 0), 1);
+        ps_sim_run_for(w.sim, PS_US(200));
+    }
+    ps_sim_run_for(w.sim, PS_MS(50));
+    CHECK(ps_stack_stats(w.s)->tcp_tx - segs >= n); /* it really came a byte at a time */
+    CHECK_EQ(g.calls, 1);
+    CHECK_EQ(g.err, 0);
+    CHECK_EQ(g.status, 200);
+    CHECK(g.len == 5 && strcmp(g.body, "hello") == 0);
+    /* Kept: the next request goes on the same connection. */
+    CHECK_EQ(ps_http_request(hc, "GET", "/again", NULL, 0, on_response, &g), 0);
+    ps_sim_run_for(w.sim, PS_MS(50));
+    CHECK(ps_recv(w.s, fd, req, sizeof(req), 0) > 0);
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    CHECK_EQ(ps_send(w.s, fd, ok, sizeof(ok) - 1, 0), (ssize_t)sizeof(ok) - 1);
+    ps_sim_run_for(w.sim, PS_MS(50));
+    CHECK_EQ(g.calls, 2);
+    CHECK(g.reused && g.len == 2 && strcmp(g.body, "ok") == 0);
+    CHECK_EQ(ps_http_client_connections(hc), 1);
+    ps_http_client_free(hc);
+    ps_close(w.s, fd);
+    ps_close(w.s, lfd);
+    world_free(&w);
+}
+
 int main(void)
 {
     RUN(get_post_keepalive);
     RUN(post_echo_keepalive);
     RUN(only_idempotent_requests_retried);
+    RUN(response_head_a_byte_at_a_time);
     TEST_END();
 }
