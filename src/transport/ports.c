@@ -17,12 +17,13 @@
  * per quadruple). */
 #define PS_EP_AUTOBIND 0x8000
 
+/* One port in use.  Its number is its first endpoint's: a bucket is on
+ * its hash chain only while it has endpoints. */
 struct port_bucket {
-    uint16_t port;
-    uint32_t count;        /* endpoints on this port */
-    uint32_t explicit_cnt; /* of which bound by bind() (not connect) */
     struct ps_endpoint *head;
     struct port_bucket *next; /* hash chain, or the free list */
+    uint32_t count;        /* endpoints on this port */
+    uint32_t explicit_cnt; /* of which bound by bind() (not connect) */
 };
 
 struct ps_ports {
@@ -91,7 +92,7 @@ static struct ps_ports *table_new(struct ps_stack *s, uint8_t proto)
      * cost). */
     unsigned endpoints = s->cfg.max_sockets;
     if (proto == PS_IP_PROTO_TCP)
-        endpoints += s->cfg.tcp_timewait_max > s->cfg.max_sockets ? s->cfg.tcp_timewait_max : s->cfg.max_sockets;
+        endpoints += s->cfg.tcp_timewait_max;
     t->capacity = endpoints < 65536 ? endpoints : 65536;
     unsigned nb = pow2_at_least(endpoints / 2);
     t->bucket_mask = nb - 1;
@@ -160,7 +161,7 @@ void ps_ports_fini(struct ps_stack *s)
 static struct port_bucket *bucket_find(struct ps_ports *t, uint16_t port)
 {
     for (struct port_bucket *b = t->bucket_hash[hash_port(t, port)]; b; b = b->next)
-        if (b->port == port)
+        if (b->head->lport == port)
             return b;
     return NULL;
 }
@@ -175,7 +176,6 @@ static int bucket_add(struct ps_stack *s, struct ps_ports *t, struct ps_endpoint
             return -ENOBUFS;
         t->free_buckets = b->next;
         memset(b, 0, sizeof(*b));
-        b->port = ep->lport;
         unsigned h = hash_port(t, ep->lport);
         b->next = t->bucket_hash[h];
         t->bucket_hash[h] = b;
