@@ -484,6 +484,9 @@ void ps_tcp_persist_arm(struct ps_stack *s, struct ps_tcb *tcb);
 void ps_tcp_delack_arm(struct ps_stack *s, struct ps_tcb *tcb);
 /* An RTT sample (us): RFC 6298 2.2-2.3. */
 void ps_tcp_rtt_sample(struct ps_stack *s, struct ps_tcb *tcb, ps_time_t rtt);
+/* A sample from an echoed timestamp (TSecr); none if it lies ahead of
+ * our TSval clock. */
+void ps_tcp_rtt_sample_ts(struct ps_stack *s, struct ps_tcb *tcb, uint32_t tsecr);
 /* Enter TIME_WAIT (2*MSL), or arm the FIN_WAIT_2 timeout. */
 void ps_tcp_timewait_start(struct ps_stack *s, struct ps_tcb *tcb);
 void ps_tcp_finwait2_arm(struct ps_stack *s, struct ps_tcb *tcb);

@@ -134,7 +134,7 @@ static void syn_sent(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_ipv
     /* An RTT sample from the handshake, unless the SYN was resent. */
     if (tcb->retries == 0) {
         if (tcb->ts_ok && th->opt.tsecr)
-            ps_tcp_rtt_sample(s, tcb, PS_MS(ps_tcp_ts_now(s, tcb) - th->opt.tsecr));
+            ps_tcp_rtt_sample_ts(s, tcb, th->opt.tsecr);
         else if (tcb->rtt_timing)
             ps_tcp_rtt_sample(s, tcb, s->now - tcb->rtt_start);
     }
@@ -359,7 +359,7 @@ static void new_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_tcp_
     uint32_t ack = th->ack;
     uint32_t acked = ack - tcb->snd_una;
     if (tcb->ts_ok && th->opt.has_timestamp && th->opt.tsecr)
-        ps_tcp_rtt_sample(s, tcb, PS_MS(ps_tcp_ts_now(s, tcb) - th->opt.tsecr));
+        ps_tcp_rtt_sample_ts(s, tcb, th->opt.tsecr);
     else if (tcb->rtt_timing && ps_seq_gt(ack, tcb->rtt_seq)) {
         ps_tcp_rtt_sample(s, tcb, s->now - tcb->rtt_start);
         tcb->rtt_timing = false;
@@ -435,7 +435,7 @@ static bool process_ack(struct ps_stack *s, struct ps_tcb *tcb, const struct ps_
         tcb->snd_wl1 = th->seq;
         tcb->snd_wl2 = ack;
         if (tcb->retries == 0 && tcb->ts_ok && th->opt.tsecr)
-            ps_tcp_rtt_sample(s, tcb, PS_MS(ps_tcp_ts_now(s, tcb) - th->opt.tsecr));
+            ps_tcp_rtt_sample_ts(s, tcb, th->opt.tsecr);
         tcb->snd_una = ack;
         ps_tcp_rexmit_stop(s, tcb);
         enum ps_tcp_state was_fin = tcb->fin_queued ? PS_TCPS_FIN_WAIT_1 : PS_TCPS_ESTABLISHED;

@@ -102,8 +102,8 @@ static void output_unqueue(struct ps_stack *s, struct ps_tcb *tcb)
 void ps_tcp_output_later(struct ps_stack *s, struct ps_tcb *tcb)
 {
     struct ps_tcp *t = s->tcp;
-    if (tcb->out_queued)
-        return;
+    if (tcb->out_queued || tcb->state == PS_TCPS_CLOSED)
+        return; /* a closed block sends nothing, and may be freed before the flush */
     if (t->noutq == PS_TCP_OUTQ_MAX) {
         ps_tcp_output(s, tcb);
         return;

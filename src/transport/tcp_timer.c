@@ -56,19 +56,35 @@ static ps_time_t clamp_rto(const struct ps_stack *s, ps_time_t rto)
 
 void ps_tcp_rtt_sample(struct ps_stack *s, struct ps_tcb *tcb, ps_time_t rtt)
 {
+    /* The figures are 32-bit microseconds (tcp.h): a sample is held within
+     * the largest RTO a configuration may have, and the arithmetic below
+     * is 64-bit. */
     if (rtt == 0)
         rtt = 1;
-    if (tcb->srtt == 0) { /* RFC 6298 2.2: the first measurement */
-        tcb->srtt = rtt;
-        tcb->rttvar = rtt / 2;
+    if (rtt > PS_MS((ps_time_t)PS_TCP_RTO_LIMIT_MS))
+        rtt = PS_MS((ps_time_t)PS_TCP_RTO_LIMIT_MS);
+    ps_time_t srtt = tcb->srtt, rttvar = tcb->rttvar;
+    if (srtt == 0) { /* RFC 6298 2.2: the first measurement */
+        srtt = rtt;
+        rttvar = rtt / 2;
     } else { /* 2.3, alpha 1/8, beta 1/4 */
-        ps_time_t d = tcb->srtt > rtt ? tcb->srtt - rtt : rtt - tcb->srtt;
-        tcb->rttvar = (3 * tcb->rttvar + d) / 4;
-        tcb->srtt = (7 * tcb->srtt + rtt) / 8;
+        ps_time_t d = srtt > rtt ? srtt - rtt : rtt - srtt;
+        rttvar = (3 * rttvar + d) / 4;
+        srtt = (7 * srtt + rtt) / 8;
     }
+    tcb->srtt = (uint32_t)srtt;
+    tcb->rttvar = (uint32_t)rttvar;
     /* RTO = SRTT + max(G, 4*RTTVAR); G, the clock granularity, is 1 ms. */
-    ps_time_t k = 4 * tcb->rttvar < PS_MS(1) ? PS_MS(1) : 4 * tcb->rttvar;
-    tcb->rto = clamp_rto(s, tcb->srtt + k);
+    ps_time_t k = 4 * rttvar < PS_MS(1) ? PS_MS(1) : 4 * rttvar;
+    tcb->rto = (uint32_t)clamp_rto(s, srtt + k);
+}
+
+void ps_tcp_rtt_sample_ts(struct ps_stack *s, struct ps_tcb *tcb, uint32_t tsecr)
+{
+    uint32_t ms = ps_tcp_ts_now(s, tcb) - tsecr;
+    if ((int32_t)ms < 0)
+        return; /* an echo of a time we have not reached: no sample (as Linux) */
+    ps_tcp_rtt_sample(s, tcb, PS_MS(ms));
 }
 
 void ps_tcp_rexmit_arm(struct ps_stack *s, struct ps_tcb *tcb)
@@ -93,7 +109,7 @@ void ps_tcp_persist_arm(struct ps_stack *s, struct ps_tcb *tcb)
     if (ps_tcp_timer_on(tcb, PS_TCPT_REXMIT))
         return;
     tcb->persist = true;
-    ps_time_t base = tcb->srtt ? clamp_rto(s, tcb->srtt + 4 * tcb->rttvar) : tcb->rto;
+    ps_time_t base = tcb->srtt ? clamp_rto(s, (ps_time_t)tcb->srtt + 4 * (ps_time_t)tcb->rttvar) : tcb->rto;
     ps_time_t when = base << (tcb->persist_shift < 10 ? tcb->persist_shift : 10);
     /* The persist interval backs off like the RTO, between 200 ms and the
      * maximum (Linux uses the same bounds). */
@@ -194,7 +210,7 @@ static void rexmit_fire(struct ps_stack *s, struct ps_tcb *tcb)
     tcb->retries++;
     PS_STAT_INC(s, tcp_rto_timeouts);
     /* RFC 6298 5.5: back off; 5.6: restart. */
-    tcb->rto = clamp_rto(s, tcb->rto * 2);
+    tcb->rto = (uint32_t)clamp_rto(s, (ps_time_t)tcb->rto * 2); /* 64-bit: no wrap below the bound */
     tcb->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
     if (tcb->state >= PS_TCPS_ESTABLISHED)
         tcb->cc->timeout(tcb);
@@ -298,8 +314,10 @@ static void tcb_timer_fire(struct ps_stack *s, struct ps_timer *t)
         tcb->due[next] = PS_TIME_NEVER;
         fire[next](s, tcb);
     }
+    /* A handler may have re-armed the entry (off the heap while it runs)
+     * at its own, later deadline: the entry must stand for the earliest. */
     ps_time_t m = earliest(tcb);
-    if (m != PS_TIME_NEVER && !tcb->timer.armed)
+    if (m != PS_TIME_NEVER && (!tcb->timer.armed || tcb->timer.when > m))
         ps_stack_timer_arm(s, &tcb->timer, m);
 }
 

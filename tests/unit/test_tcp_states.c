@@ -805,6 +805,112 @@ TEST(fin_out_of_order_ends_stream)
     NET_FREE(c.n);
 }
 
+/* Keepalive shares the connection's one heap entry with the other
+ * timers: when it fires and re-arms itself for later, a retransmission
+ * or a delayed ACK due sooner must still fire on time (it once waited for
+ * the keepalive's next deadline: 75 s). */
+static void keepalive_1s(struct conn *c)
+{
+    int one = 1, idle = 1;
+    REQUIRE(ps_setsockopt(c->n->s, c->fd, PS_SOL_SOCKET, PS_SO_KEEPALIVE, &one, sizeof one) == 0);
+    REQUIRE(ps_setsockopt(c->n->s, c->fd, PS_IPPROTO_TCP, PS_TCP_KEEPIDLE, &idle, sizeof idle) == 0);
+}
+
+TEST(keepalive_does_not_delay_retransmission)
+{
+    struct conn c;
+    conn_passive(&c, NULL);
+    keepalive_1s(&c);
+    struct tcp_seg g;
+    ps_time_t t0 = c.n->now;
+    net_poll(c.n, t0 + PS_MS(900));
+    REQUIRE(ps_send(c.n->s, c.fd, "hello", 5, 0) == 5);
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 5);
+    ps_time_t sent = g.t;
+    struct ps_tcp_info ti;
+    size_t len = sizeof ti;
+    REQUIRE(ps_getsockopt(c.n->s, c.fd, PS_IPPROTO_TCP, PS_TCP_INFO, &ti, &len) == 0);
+    /* The keepalive deadline (t0 + 1 s) comes first and re-arms itself. */
+    CHECK(sent + ti.rto_us > t0 + PS_MS(1000));
+    for (ps_time_t t = t0 + PS_MS(901); t < sent + ti.rto_us; t += PS_MS(1)) {
+        net_poll(c.n, t);
+        CHECK_EQ(ps_stack_check(c.n->s, NULL, 0), 0);
+    }
+    EXPECT_NONE(&c.p);
+    net_poll(c.n, ps_stack_next_deadline(c.n->s));
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 5);
+    CHECK_EQ(g.t, sent + ti.rto_us);
+    NET_FREE(c.n);
+}
+
+TEST(keepalive_does_not_delay_delayed_ack)
+{
+    struct conn c;
+    conn_passive(&c, NULL);
+    keepalive_1s(&c);
+    struct tcp_seg g;
+    ps_time_t t0 = c.n->now;
+    uint32_t seq = PISS + 1;
+    /* Use up the quick ACKs of the start (one byte a segment, each ACKed). */
+    for (int i = 0; i < 20; i++, seq++) {
+        peer_send_at(&c.p, PA, seq, (const uint8_t *)"x", 1);
+        while (peer_next(&c.p, &g))
+            ;
+    }
+    char buf[64];
+    CHECK_EQ(ps_recv(c.n->s, c.fd, buf, sizeof buf, 0), 20);
+    while (peer_next(&c.p, &g))
+        ;
+    net_poll(c.n, t0 + PS_MS(990));
+    while (peer_next(&c.p, &g))
+        ;
+    peer_send_at(&c.p, PA, seq, (const uint8_t *)"y", 1);
+    ps_time_t arrived = c.n->now;
+    EXPECT_NONE(&c.p); /* delayed */
+    ps_time_t due = arrived + PS_MS(ps_stack_config(c.n->s)->tcp_delack_ms);
+    CHECK(due > t0 + PS_MS(1000)); /* the keepalive deadline fires first */
+    net_poll(c.n, ps_stack_next_deadline(c.n->s));
+    CHECK_EQ(ps_stack_check(c.n->s, NULL, 0), 0);
+    net_poll(c.n, ps_stack_next_deadline(c.n->s));
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, seq + 1, 0);
+    CHECK_EQ(g.t, due);
+    NET_FREE(c.n);
+}
+
+/* RFC 6298 5.5: the backoff never shrinks, with the largest RTO bound a
+ * configuration may give (the RTO is kept in 32-bit microseconds, and its
+ * doubling once wrapped above 2147 s). */
+TEST(rto_backoff_at_the_largest_bound)
+{
+    struct ps_config cfg;
+    tcp_cfg(&cfg);
+    cfg.tcp_rto_max_ms = PS_TCP_RTO_LIMIT_MS;
+    cfg.tcp_retries = 16;
+    struct conn c;
+    conn_passive(&c, &cfg);
+    struct tcp_seg g;
+    REQUIRE(ps_send(c.n->s, c.fd, "hello", 5, 0) == 5);
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 5);
+    ps_time_t last = g.t, gap = 0;
+    int resent = 0;
+    while (ps_stack_next_deadline(c.n->s) != PS_TIME_NEVER && resent < 16) {
+        net_poll(c.n, ps_stack_next_deadline(c.n->s));
+        while (peer_next(&c.p, &g)) {
+            if (g.h.flags & PS_TCP_RST)
+                continue;
+            ps_time_t d = g.t - last;
+            CHECK(d >= gap);
+            CHECK(d <= PS_MS((ps_time_t)PS_TCP_RTO_LIMIT_MS));
+            gap = d;
+            last = g.t;
+            resent++;
+        }
+    }
+    CHECK_EQ(resent, 16);
+    CHECK_EQ(gap, PS_MS((ps_time_t)PS_TCP_RTO_LIMIT_MS));
+    NET_FREE(c.n);
+}
+
 /* Our FIN is lost: the retransmission timer resends it, same sequence
  * number, backing off; its ACK moves us on to FIN-WAIT-2. */
 TEST(fin_retransmitted_on_timeout)
@@ -1568,6 +1674,9 @@ int main(void)
     RUN(time_wait_reopen_without_timestamps);
     RUN(seq_wrap_both_ways);
     RUN(zero_window_ten_minutes);
+    RUN(keepalive_does_not_delay_retransmission);
+    RUN(keepalive_does_not_delay_delayed_ack);
+    RUN(rto_backoff_at_the_largest_bound);
     RUN(zero_receive_window_reopens);
     RUN(paws_drops_old_timestamp);
     RUN(out_of_window_data);
