@@ -911,6 +911,29 @@ TEST(rto_backoff_at_the_largest_bound)
     NET_FREE(c.n);
 }
 
+/* A timestamp echo from ahead of our TSval clock is no RTT sample (as
+ * Linux): it once gave a sample of about 2^32 ms. */
+TEST(tsecr_from_the_future_is_no_rtt_sample)
+{
+    struct conn c;
+    conn_passive(&c, NULL);
+    struct tcp_seg g;
+    REQUIRE(ps_send(c.n->s, c.fd, "hello", 5, 0) == 5);
+    EXPECT_SEG(&c.p, &g, A, c.iss + 1, PISS + 1, 5);
+    struct ps_tcp_info before, after;
+    size_t len = sizeof before;
+    REQUIRE(ps_getsockopt(c.n->s, c.fd, PS_IPPROTO_TCP, PS_TCP_INFO, &before, &len) == 0);
+    REQUIRE(before.srtt_us > 0);
+    c.p.ts_recent = g.h.opt.tsval + 100000; /* 100 s ahead */
+    peer_send(&c.p, A, NULL, 0);
+    len = sizeof after;
+    REQUIRE(ps_getsockopt(c.n->s, c.fd, PS_IPPROTO_TCP, PS_TCP_INFO, &after, &len) == 0);
+    CHECK_EQ(after.unacked, 0); /* the ACK itself is taken */
+    CHECK_EQ(after.srtt_us, before.srtt_us);
+    CHECK_EQ(after.rto_us, before.rto_us);
+    NET_FREE(c.n);
+}
+
 /* Our FIN is lost: the retransmission timer resends it, same sequence
  * number, backing off; its ACK moves us on to FIN-WAIT-2. */
 TEST(fin_retransmitted_on_timeout)
@@ -1677,6 +1700,7 @@ int main(void)
     RUN(keepalive_does_not_delay_retransmission);
     RUN(keepalive_does_not_delay_delayed_ack);
     RUN(rto_backoff_at_the_largest_bound);
+    RUN(tsecr_from_the_future_is_no_rtt_sample);
     RUN(zero_receive_window_reopens);
     RUN(paws_drops_old_timestamp);
     RUN(out_of_window_data);
