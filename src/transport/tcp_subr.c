@@ -139,11 +139,8 @@ void ps_tcp_flush_events(struct ps_stack *s)
         }
         /* A call made from a callback flushes too: only the outermost
          * sends, once every callback has had its say. */
-        while (outer && t->noutq) {
-            struct ps_tcb *tcb = t->outq[0];
-            output_unqueue(s, tcb);
-            ps_tcp_output(s, tcb);
-        }
+        while (outer && t->noutq)
+            ps_tcp_output_pending(s, t->outq[0]);
     } while (outer && t->ev_head);
     if (outer)
         t->flushing = false;

@@ -22,13 +22,20 @@
 
 #define TCB_OF_TIMER(t) ((struct ps_tcb *)(void *)((char *)(t) - offsetof(struct ps_tcb, timer)))
 
+/* The kind due first (the lowest on a tie), or PS_TCPT_COUNT: none is on. */
+static unsigned earliest_kind(const struct ps_tcb *tcb)
+{
+    unsigned first = PS_TCPT_COUNT;
+    for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
+        if (tcb->due[k] != PS_TIME_NEVER && (first == PS_TCPT_COUNT || tcb->due[k] < tcb->due[first]))
+            first = k;
+    return first;
+}
+
 static ps_time_t earliest(const struct ps_tcb *tcb)
 {
-    ps_time_t m = PS_TIME_NEVER;
-    for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
-        if (tcb->due[k] < m)
-            m = tcb->due[k];
-    return m;
+    unsigned k = earliest_kind(tcb);
+    return k == PS_TCPT_COUNT ? PS_TIME_NEVER : tcb->due[k];
 }
 
 void ps_tcp_timer_set(struct ps_stack *s, struct ps_tcb *tcb, enum ps_tcp_timer_kind k, ps_time_t when)
@@ -304,15 +311,9 @@ static void tcb_timer_fire(struct ps_stack *s, struct ps_timer *t)
         [PS_TCPT_KEEP] = ps_tcp_keep_fire, /* tcp_keepalive.c */
     };
     struct ps_tcb *tcb = TCB_OF_TIMER(t);
-    for (;;) {
-        unsigned next = PS_TCPT_COUNT;
-        for (unsigned k = 0; k < PS_TCPT_COUNT; k++)
-            if (tcb->due[k] <= s->now && (next == PS_TCPT_COUNT || tcb->due[k] < tcb->due[next]))
-                next = k;
-        if (next == PS_TCPT_COUNT)
-            break;
-        tcb->due[next] = PS_TIME_NEVER;
-        fire[next](s, tcb);
+    for (unsigned k; (k = earliest_kind(tcb)) != PS_TCPT_COUNT && tcb->due[k] <= s->now;) {
+        tcb->due[k] = PS_TIME_NEVER;
+        fire[k](s, tcb);
     }
     /* A handler may have re-armed the entry (off the heap while it runs)
      * at its own, later deadline: the entry must stand for the earliest. */
