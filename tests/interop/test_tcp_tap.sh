@@ -6,18 +6,18 @@
 #
 #  - portstack serves echo on 7 and discard on 9 (UDP and TCP);
 #  - the kernel's `nc` gets a line echoed back, and pushes 1 MB into discard;
-#  - a Python client (the kernel's TCP sockets) sends 16 MB to echo while
-#    reading it back byte-exact, 16 MB to discard (closed by the server after
-#    the client's FIN), opens and closes 1000 connections in a row, and has
-#    a connect to a closed port refused;
+#  - a Python client (the kernel's TCP sockets) sends 100 MB to echo while
+#    reading it back byte-exact, 100 MB to discard (closed by the server
+#    after the client's FIN), opens and closes 1000 connections in a row,
+#    and has a connect to a closed port refused;
 #  - with 2% random loss each way on the kernel's side (nftables), the
 #    transfers still come back byte-exact;
 #  - nmap -sS -p 1-100 finds exactly 7 and 9 open, the other 98 closed;
 #  - tshark reads the capture: no malformed segment, no bad checksum, and
 #    portstack's SYN-ACKs to the kernel's sockets carry window scaling,
 #    timestamps and SACK-permitted (and none the SYN did not offer).
-# The reverse direction (portstack as the client) needs a client in
-# `portstack run`, which it does not have yet.
+# The reverse direction (portstack as the client, 100 MB each way) is
+# test_tcp_client_tap.sh.
 # Usage: test_tcp_tap.sh PATH/TO/portstack    (exit 77 = skipped: not root)
 set -euo pipefail
 bin=$(readlink -f "$1")
@@ -52,7 +52,7 @@ back=$(in_ns timeout 30 nc -N -w5 192.0.2.2 9 <"$tmp/1mb" | wc -c) || fail "nc t
 in_ns timeout 30 nc -N -w5 192.0.2.2 7 <"$tmp/1mb" >"$tmp/1mb.back" || fail "nc to echo failed"
 cmp -s "$tmp/1mb" "$tmp/1mb.back" || fail "nc: 1 MB through echo came back different ($(wc -c <"$tmp/1mb.back") bytes)"
 
-in_ns timeout 200 /usr/bin/python3 "$here/tcp_client.py" 192.0.2.2 7 9 10 16 1000 || fail "the Python TCP client failed"
+in_ns timeout 200 /usr/bin/python3 "$here/tcp_client.py" 192.0.2.2 7 9 10 100 1000 || fail "the Python TCP client failed"
 
 # Random loss on the kernel's side of the TAP, both ways: nftables inside
 # the namespace (this kernel has no netem qdisc), 2% of the frames.
